@@ -1,0 +1,23 @@
+"""The simulator kit: what every simulated vendor system is built from."""
+
+from .app import Call, Endpoint, Kit, Simulator, build_app
+from .base import Backend, IdFactory, SeedRequest, SimContext, SimulatorConfig, SimulatorError
+from .clock import Clock
+from .data import LEGAL_SUFFIX, LOCALE_COUNTRY, make_faker, rng, vat_id
+from .facts import FactLog
+from .faults import PROFILES, FaultConfig, FaultDecision, FaultPlan, FaultRule, Latency
+from .http import JSONResponse, json_response
+from .server import PortInUseError, Served, ThreadedServer, bind, serve_all, serve_in_thread
+from .store import Collection, SQLiteStore, StateStore, open_store
+from .tls import TLSFiles, ensure_ca, ensure_server_cert
+from .webhooks import Delivery, RetryPolicy, WebhookDispatcher
+
+__all__ = [
+    "LEGAL_SUFFIX", "LOCALE_COUNTRY", "PROFILES", "Backend", "Call", "Clock", "Collection",
+    "Delivery", "Endpoint", "FactLog", "FaultConfig", "FaultDecision", "FaultPlan", "FaultRule",
+    "IdFactory", "JSONResponse", "Kit", "Latency", "PortInUseError", "RetryPolicy", "SQLiteStore",
+    "SeedRequest", "Served", "SimContext", "Simulator", "SimulatorConfig", "SimulatorError",
+    "StateStore", "TLSFiles", "ThreadedServer", "WebhookDispatcher", "bind", "build_app",
+    "ensure_ca", "ensure_server_cert", "json_response", "make_faker", "open_store", "rng",
+    "serve_all", "serve_in_thread", "vat_id",
+]

@@ -1,0 +1,235 @@
+"""The admin API every simulator serves under ``/_sim/`` (documented under the tag ``admin``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .base import SeedRequest
+from .faults import FaultConfig, UnknownProfileError
+from .http import json_response
+
+if TYPE_CHECKING:
+    from .app import Kit
+
+SNAPSHOT_FORMAT = 1
+
+
+class ClockAdvance(BaseModel):
+    """Body of ``POST /_sim/clock/advance``: either ``seconds`` or an absolute ``to``."""
+
+    model_config = ConfigDict(extra="forbid")
+    seconds: Annotated[float, Field(ge=0, le=86_400 * 3660)] | None = None
+    to: float | None = Field(default=None, description="epoch seconds on the simulator clock")
+
+    @model_validator(mode="after")
+    def _one(self) -> ClockAdvance:
+        if (self.seconds is None) == (self.to is None):
+            raise ValueError("give exactly one of 'seconds' or 'to'")
+        return self
+
+
+class Snapshot(BaseModel):
+    """Body of ``GET/PUT /_sim/snapshot``."""
+
+    model_config = ConfigDict(extra="forbid")
+    format: int = SNAPSHOT_FORMAT
+    simulator: str
+    clock: dict[str, Any] = Field(default_factory=dict)
+    state: dict[str, dict[str, dict[str, Any]]]
+
+
+def admin_error(status: int, code: str, message: str, detail: Any = None) -> Response:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if detail is not None:
+        body["error"]["detail"] = detail
+    return json_response(body, status)
+
+
+async def _parse(request: Request, model: type[BaseModel]) -> BaseModel | Response:
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        return admin_error(400, "invalid_json", f"body is not JSON: {exc}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        return admin_error(422, "invalid_request", f"{where}: {first['msg']}",
+                           [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()])
+
+
+def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    value = int(raw)  # ValueError → 400 by the caller
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def _float_param(request: Request, name: str, default: float, lo: float, hi: float) -> float:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    value = float(raw)
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def admin_routes(kit: Kit) -> list[Route]:
+    sim_name = kit.simulator.name
+
+    async def reset(request: Request) -> Response:
+        kit.reset()
+        return json_response({"simulator": sim_name, "status": "reset"})
+
+    async def seed(request: Request) -> Response:
+        parsed = await _parse(request, SeedRequest)
+        if isinstance(parsed, Response):
+            return parsed
+        assert isinstance(parsed, SeedRequest)
+        counts = kit.backend.seed(parsed)
+        kit.store.flush()
+        return json_response({"simulator": sim_name, "seed": parsed.seed, "created": counts})
+
+    async def get_snapshot(request: Request) -> Response:
+        kit.save_clock()
+        return json_response(Snapshot(simulator=sim_name, clock=kit.ctx.clock.state(),
+                                      state=kit.store.snapshot()).model_dump())
+
+    async def put_snapshot(request: Request) -> Response:
+        parsed = await _parse(request, Snapshot)
+        if isinstance(parsed, Response):
+            return parsed
+        assert isinstance(parsed, Snapshot)
+        if parsed.simulator != sim_name:
+            return admin_error(409, "wrong_simulator",
+                               f"snapshot is of {parsed.simulator!r}, this is {sim_name!r}")
+        kit.store.restore(parsed.state)
+        kit.ctx.clock.restore(parsed.clock)
+        kit.save_clock()
+        kit.store.flush()
+        return json_response({"simulator": sim_name, "status": "restored",
+                              "collections": {k: len(v) for k, v in parsed.state.items()}})
+
+    async def journal(request: Request) -> Response:
+        try:
+            limit = _int_param(request, "limit", 100, 1, 10_000)
+        except ValueError as exc:
+            return admin_error(400, "invalid_request", str(exc))
+        return json_response({"data": kit.journal.list(limit, request.query_params.get("path"),
+                                                        request.query_params.get("method"))})
+
+    async def webhooks(request: Request) -> Response:
+        try:
+            limit = _int_param(request, "limit", 100, 1, 5000)
+        except ValueError as exc:
+            return admin_error(400, "invalid_request", str(exc))
+        with_body = request.query_params.get("body") in ("1", "true")
+        return json_response({
+            "pending": not kit.ctx.webhooks.idle,
+            "data": kit.ctx.webhooks.describe(limit, request.query_params.get("event_id"),
+                                              with_body),
+        })
+
+    async def get_faults(request: Request) -> Response:
+        return json_response(kit.ctx.faults.describe())
+
+    async def put_faults(request: Request) -> Response:
+        parsed = await _parse(request, FaultConfig)
+        if isinstance(parsed, Response):
+            return parsed
+        assert isinstance(parsed, FaultConfig)
+        try:
+            kit.ctx.faults.configure(parsed, kit.ctx.clock.now())
+        except UnknownProfileError as exc:
+            return admin_error(422, "unknown_profile", str(exc))
+        return json_response(kit.ctx.faults.describe())
+
+    async def delete_faults(request: Request) -> Response:
+        kit.ctx.faults.clear()
+        return json_response(kit.ctx.faults.describe())
+
+    async def clock(request: Request) -> Response:
+        return json_response(kit.ctx.clock.state())
+
+    async def clock_advance(request: Request) -> Response:
+        parsed = await _parse(request, ClockAdvance)
+        if isinstance(parsed, Response):
+            return parsed
+        assert isinstance(parsed, ClockAdvance)
+        if parsed.to is not None:
+            if parsed.to < kit.ctx.clock.now():
+                return admin_error(422, "invalid_request", "'to' is in the past: the clock only "
+                                   "moves forward")
+            kit.ctx.clock.advance_to(parsed.to)
+        else:
+            kit.ctx.clock.advance(parsed.seconds or 0.0)
+        kit.save_clock()
+        kit.tick()
+        return json_response(kit.ctx.clock.state())
+
+    async def await_fact(request: Request) -> Response:
+        kind = request.query_params.get("kind")
+        key = request.query_params.get("key")
+        if not kind or not key:
+            return admin_error(400, "invalid_request", "query parameters 'kind' and 'key' are "
+                               "required")
+        try:
+            timeout = _float_param(request, "timeout", 10.0, 0.0, 300.0)
+        except ValueError as exc:
+            return admin_error(400, "invalid_request", str(exc))
+        fact = await kit.ctx.facts.wait(kind, key, timeout)
+        return json_response({"matched": fact is not None, "kind": kind, "key": key,
+                              "fact": fact, "now": kit.ctx.clock.now()})
+
+    async def facts(request: Request) -> Response:
+        try:
+            limit = _int_param(request, "limit", 1000, 1, 100_000)
+            since = _float_param(request, "since", 0.0, 0.0, 1e12)
+        except ValueError as exc:
+            return admin_error(400, "invalid_request", str(exc))
+        return json_response({"data": kit.ctx.facts.list(request.query_params.get("kind"),
+                                                          since, limit)})
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(kit.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def health(request: Request) -> Response:
+        return json_response({
+            "simulator": sim_name,
+            "title": kit.simulator.title,
+            "status": "ok",
+            "store": kit.store.kind,
+            "clock": kit.ctx.clock.state(),
+            "webhooks_pending": not kit.ctx.webhooks.idle,
+        })
+
+    return [
+        Route("/_sim/reset", reset, methods=["POST"]),
+        Route("/_sim/seed", seed, methods=["POST"]),
+        Route("/_sim/snapshot", get_snapshot, methods=["GET"]),
+        Route("/_sim/snapshot", put_snapshot, methods=["PUT"]),
+        Route("/_sim/journal", journal, methods=["GET"]),
+        Route("/_sim/webhooks", webhooks, methods=["GET"]),
+        Route("/_sim/faults", get_faults, methods=["GET"]),
+        Route("/_sim/faults", put_faults, methods=["PUT"]),
+        Route("/_sim/faults", delete_faults, methods=["DELETE"]),
+        Route("/_sim/clock", clock, methods=["GET"]),
+        Route("/_sim/clock/advance", clock_advance, methods=["POST"]),
+        Route("/_sim/await", await_fact, methods=["GET"]),
+        Route("/_sim/facts", facts, methods=["GET"]),
+        Route("/_sim/metrics", metrics, methods=["GET"]),
+        Route("/_sim/health", health, methods=["GET"]),
+    ]

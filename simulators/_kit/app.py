@@ -1,0 +1,318 @@
+"""The app factory: a Starlette app per simulator with the kit's pipeline on every endpoint.
+
+Per request: fault decision → authentication → idempotency reservation → injected latency →
+handler → store flush → idempotent result saved. Vendor errors raised anywhere render in the
+vendor's shape; an unexpected exception renders as the vendor's 500 and is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .base import Backend, SimContext, SimulatorConfig, SimulatorError
+from .faults import FaultDecision
+from .http import ResetResponse, json_response, quiet_reset_faults
+from .observe import Metrics, ObserveMiddleware, RequestJournal
+from .store import open_store
+
+log = logging.getLogger("o2c.simulators")
+
+
+@dataclass
+class Call:
+    """What a handler gets: the request, its body read once, the caller, and the backend."""
+
+    request: Request
+    body: bytes
+    principal: str | None
+    backend: Any
+    simulator: Simulator
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        return self.request.path_params
+
+    @property
+    def query(self) -> Any:
+        return self.request.query_params
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.request.headers.get(name, default)
+
+
+Handler = Callable[[Call], Response | Awaitable[Response]]
+
+
+@dataclass
+class Endpoint:
+    """One vendor route. ``operation`` is its OpenAPI operation object (served as the truth)."""
+
+    method: str
+    path: str
+    handler: Handler
+    operation: dict[str, Any] = field(default_factory=dict)
+    auth: bool = True
+    idempotent: bool = False
+
+
+class Simulator:
+    """A simulated vendor system. Subclasses set the class attributes and override the hooks."""
+
+    name: ClassVar[str] = "simulator"
+    title: ClassVar[str] = "Simulator"
+    description: ClassVar[str] = ""
+    api_version: ClassVar[str] = "1.0"
+    backend_class: ClassVar[type[Backend]] = Backend
+    config_class: ClassVar[type[SimulatorConfig]] = SimulatorConfig
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or self.config_class()
+
+    # -- hooks -----------------------------------------------------------------------------
+    def endpoints(self) -> list[Endpoint]:
+        return []
+
+    def authenticate(self, request: Request) -> str | None:
+        """Return the principal or raise the vendor's auth error."""
+        return None
+
+    def fault_error(self, decision: FaultDecision) -> SimulatorError:
+        """The vendor's error for an injected error/rate-limit/outage/timeout."""
+        raise NotImplementedError
+
+    def not_found(self, request: Request) -> SimulatorError:
+        raise NotImplementedError
+
+    def method_not_allowed(self, request: Request) -> SimulatorError:
+        return self.not_found(request)
+
+    def internal_error(self) -> SimulatorError:
+        raise NotImplementedError
+
+    def idempotency_mismatch(self, key: str) -> SimulatorError:
+        raise NotImplementedError
+
+    def idempotency_in_flight(self, key: str) -> SimulatorError:
+        raise NotImplementedError
+
+    def sign_webhook(self, body: bytes, secret: str, timestamp: int) -> dict[str, str]:
+        return {}
+
+    def webhook_accepted(self, response: httpx.Response) -> bool:
+        return 200 <= response.status_code < 300
+
+    def openapi_components(self) -> dict[str, Any]:
+        return {}
+
+    def openapi_security(self) -> list[dict[str, list[str]]]:
+        return []
+
+    def extra_routes(self, kit: Kit) -> list[Any]:
+        """Non-vendor routes a simulator serves outside the pipeline (e.g. a WSDL file)."""
+        return []
+
+
+class Kit:
+    """One running simulator: its config, context, backend, journal and metrics."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+        self.config = simulator.config
+        self.store = open_store(self.config.store)
+        self.ctx = SimContext(simulator=simulator, config=self.config, store=self.store)
+        self.backend = simulator.backend_class(self.ctx)
+        self.journal = RequestJournal()
+        self.metrics = Metrics(simulator.name)
+        self.endpoints = simulator.endpoints()
+        self._inflight_keys: set[str] = set()
+        meta = self.store.collection("_meta").get("clock")
+        if meta:
+            self.ctx.clock.restore(meta)
+        if not self.store.collection("_meta").get("initialized"):
+            self.reset()
+
+    def reset(self) -> None:
+        self.store.clear()
+        self.ctx.webhooks.clear()
+        self.journal.clear()
+        self.ctx.faults.clear()
+        self._inflight_keys.clear()
+        self.backend.reset()
+        self.store.collection("_meta").put("initialized", {"at": self.ctx.clock.now()})
+        self.save_clock()
+        self.store.flush()
+
+    def save_clock(self) -> None:
+        self.store.collection("_meta").put("clock", self.ctx.clock.state())
+
+    def tick(self) -> None:
+        self.backend.tick(self.ctx.clock.now())
+        self.store.flush()
+
+    # -- the pipeline ----------------------------------------------------------------------
+    def wrap(self, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+        sim = self.simulator
+        is_async = inspect.iscoroutinefunction(endpoint.handler)
+
+        async def run(request: Request) -> Response:
+            request.scope["o2c.route"] = endpoint.path
+            try:
+                return await self._run(request, endpoint, is_async)
+            except SimulatorError as err:
+                return err.to_response()
+            except Exception:
+                log.exception("%s: unhandled error on %s %s", sim.name, request.method,
+                              request.url.path)
+                return sim.internal_error().to_response()
+
+        return run
+
+    async def _run(self, request: Request, endpoint: Endpoint, is_async: bool) -> Response:
+        sim = self.simulator
+        decision = self.ctx.faults.decide(request.method, request.url.path, self.ctx.clock.now())
+        if decision.rules:
+            request.scope["o2c.fault"] = ",".join(decision.rules)
+            for kind in decision.rules:
+                self.metrics.faults.labels(sim.name, kind).inc()
+        if decision.action == "reset":
+            return ResetResponse()
+        if decision.action == "timeout":
+            await asyncio.sleep(decision.timeout_s)
+            raise sim.fault_error(decision)
+        if decision.action is not None:
+            if decision.delay_s:
+                await asyncio.sleep(decision.delay_s)
+            raise sim.fault_error(decision)
+        principal = sim.authenticate(request) if endpoint.auth else None
+        body = await request.body()
+        idem_key = request.headers.get("idempotency-key") if endpoint.idempotent else None
+        if idem_key is None:
+            if decision.delay_s:
+                await asyncio.sleep(decision.delay_s)
+            response = await self._handle(request, endpoint, body, principal, is_async)
+            self.store.flush()
+            return response
+        return await self._idempotent(request, endpoint, body, principal, is_async, idem_key,
+                                      decision)
+
+    async def _handle(self, request: Request, endpoint: Endpoint, body: bytes,
+                      principal: str | None, is_async: bool) -> Response:
+        call = Call(request, body, principal, self.backend, self.simulator)
+        if is_async:
+            return await endpoint.handler(call)  # type: ignore[no-any-return,misc]
+        return endpoint.handler(call)  # type: ignore[return-value]
+
+    async def _idempotent(self, request: Request, endpoint: Endpoint, body: bytes,
+                          principal: str | None, is_async: bool, key: str,
+                          decision: FaultDecision) -> Response:
+        sim = self.simulator
+        scoped = f"{principal or ''}|{key}"
+        fingerprint = hashlib.sha256(
+            request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+        ).hexdigest()
+        saved_coll = self.store.collection("_idempotency")
+        saved = saved_coll.get(scoped)
+        if saved is not None:
+            if saved["fingerprint"] != fingerprint:
+                raise sim.idempotency_mismatch(key)
+            headers = dict(saved["headers"])
+            headers["Idempotent-Replayed"] = "true"
+            return Response(saved["body"].encode(), status_code=saved["status"], headers=headers,
+                            media_type=saved.get("media_type"))
+        if scoped in self._inflight_keys:
+            raise sim.idempotency_in_flight(key)
+        self._inflight_keys.add(scoped)
+        try:
+            if decision.delay_s:
+                await asyncio.sleep(decision.delay_s)
+            try:
+                response = await self._handle(request, endpoint, body, principal, is_async)
+            except SimulatorError as err:
+                response = err.to_response()
+            if response.status_code < 500 and response.status_code != 429:
+                saved_coll.put(scoped, {
+                    "fingerprint": fingerprint,
+                    "status": response.status_code,
+                    "body": bytes(response.body).decode("utf-8", "replace"),
+                    "media_type": response.media_type,
+                    "headers": {k: v for k, v in response.headers.items()
+                                if k.lower() not in ("content-length", "content-type")},
+                    "at": self.ctx.clock.now(),
+                })
+            self.store.flush()
+            response.headers["Idempotency-Key"] = key
+            return response
+        finally:
+            self._inflight_keys.discard(scoped)
+
+
+def build_app(simulator: Simulator) -> Starlette:
+    """The ASGI app of one simulator; ``app.state.kit`` is its :class:`Kit`."""
+    from .admin import admin_routes
+    from .openapi import build_openapi
+
+    quiet_reset_faults()
+    kit = Kit(simulator)
+    routes: list[Any] = [
+        Route(ep.path, kit.wrap(ep), methods=[ep.method]) for ep in kit.endpoints
+    ]
+    spec_cache: dict[str, Any] = {}
+
+    async def openapi(request: Request) -> Response:
+        if "spec" not in spec_cache:
+            spec_cache["spec"] = build_openapi(simulator, kit.endpoints)
+        return json_response(spec_cache["spec"])
+
+    routes.append(Route("/openapi.json", openapi, methods=["GET"]))
+    routes.extend(admin_routes(kit))
+    routes.extend(simulator.extra_routes(kit))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await kit.ctx.webhooks.start()
+        ticker = asyncio.create_task(_tick_forever(kit), name=f"{simulator.name}-ticker")
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await kit.ctx.webhooks.stop()
+            kit.save_clock()
+            kit.store.close()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            return simulator.method_not_allowed(request).to_response()
+        return simulator.not_found(request).to_response()
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error})
+    app.state.kit = kit
+    app.add_middleware(ObserveMiddleware, journal=kit.journal, metrics=kit.metrics,
+                       clock=kit.ctx.clock)
+    return app
+
+
+async def _tick_forever(kit: Kit) -> None:
+    while True:
+        await asyncio.sleep(kit.config.tick_interval_s)
+        try:
+            kit.tick()
+        except Exception:  # a bad tick must not kill the simulator
+            log.exception("%s: tick failed", kit.simulator.name)

@@ -1,0 +1,53 @@
+"""Small wire helpers shared by simulators: JSON responses and the connection-reset fault."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+
+class JSONResponse(Response):
+    """orjson-rendered JSON (the hot path of every simulator)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(data, status_code=status, headers=headers)
+
+
+class ConnectionResetFault(Exception):
+    """Raised after the response started, so the server drops the connection mid-response."""
+
+
+class ResetResponse(Response):
+    """Starts a response, then aborts: the client sees the peer close without a full reply."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"1000")]})
+        raise ConnectionResetFault("fault injection: connection reset")
+
+
+class _DropResetTracebacks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionResetFault)
+
+
+def quiet_reset_faults() -> None:
+    """Injected resets are intended; keep them out of the server's error log."""
+    for name in ("uvicorn.error", "uvicorn.asgi"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropResetTracebacks) for f in logger.filters):
+            logger.addFilter(_DropResetTracebacks())

@@ -1,0 +1,136 @@
+"""OpenAPI 3.1 assembly: the vendor operations declared on each endpoint + the admin API."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .admin import ClockAdvance, Snapshot
+from .base import SeedRequest
+from .faults import FaultConfig
+
+if TYPE_CHECKING:
+    from .app import Endpoint, Simulator
+
+ADMIN_TAG = "admin"
+_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+
+
+def _model_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ADMIN_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "detail": {}}}},
+}
+_OBJ = {"type": "object"}
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "",
+           required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema,
+            "description": description}
+
+
+def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
+    err = {"$ref": "#/components/schemas/AdminError"}
+    components["AdminError"] = _ADMIN_ERROR
+    bad = {"400": _json(err, "Bad query or body"), "422": _json(err, "Invalid body")}
+
+    def op(summary: str, responses: dict[str, Any], body: dict[str, Any] | None = None,
+           params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"tags": [ADMIN_TAG], "summary": summary, "responses": responses}
+        if body is not None:
+            out["requestBody"] = {"required": False,
+                                  "content": {"application/json": {"schema": body}}}
+        if params:
+            out["parameters"] = params
+        return out
+
+    snapshot = _model_schema(Snapshot, components)
+    limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000})
+    return {
+        "/_sim/reset": {"post": op("Forget all state", {"200": _json(_OBJ)})},
+        "/_sim/seed": {"post": op("Generate realistic data", {"200": _json(_OBJ), **bad},
+                                  _model_schema(SeedRequest, components))},
+        "/_sim/snapshot": {
+            "get": op("Export the whole state", {"200": _json(snapshot)}),
+            "put": op("Restore a state", {"200": _json(_OBJ), **bad,
+                                          "409": _json(err, "Snapshot of another simulator")},
+                      snapshot),
+        },
+        "/_sim/journal": {"get": op("Requests received", {"200": _json(_OBJ), **bad}, params=[
+            limit, _query("path", {"type": "string"}, "path prefix"),
+            _query("method", {"type": "string"})])},
+        "/_sim/webhooks": {"get": op("Webhook deliveries and their attempts",
+                                     {"200": _json(_OBJ), **bad}, params=[
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000}),
+            _query("event_id", {"type": "string"}),
+            _query("body", {"type": "boolean"}, "include the delivered body")])},
+        "/_sim/faults": {
+            "get": op("Active fault rules", {"200": _json(_OBJ)}),
+            "put": op("Set fault rules (a named profile and/or rules)", {"200": _json(_OBJ), **bad},
+                      _model_schema(FaultConfig, components)),
+            "delete": op("Clear all faults", {"200": _json(_OBJ)}),
+        },
+        "/_sim/clock": {"get": op("The simulator clock", {"200": _json(_OBJ)})},
+        "/_sim/clock/advance": {"post": op("Move the clock forward and run what is due",
+                                           {"200": _json(_OBJ), **bad},
+                                           _model_schema(ClockAdvance, components))},
+        "/_sim/await": {"get": op("Long-poll until a fact is recorded", {"200": _json(_OBJ), **bad},
+                                  params=[
+            _query("kind", {"type": "string", "minLength": 1}, "fact kind", True),
+            _query("key", {"type": "string", "minLength": 1}, "business key", True),
+            _query("timeout", {"type": "number", "minimum": 0, "maximum": 300}, "seconds")])},
+        "/_sim/facts": {"get": op("Recorded facts", {"200": _json(_OBJ), **bad}, params=[
+            _query("kind", {"type": "string"}),
+            _query("since", {"type": "number", "minimum": 0, "maximum": 1e12}),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 100000})])},
+        "/_sim/metrics": {"get": op("Prometheus metrics", {"200": {
+            "description": "Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}}}})},
+        "/_sim/health": {"get": op("Liveness", {"200": _json(_OBJ)})},
+    }
+
+
+def build_openapi(simulator: Simulator, endpoints: list[Endpoint]) -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for ep in endpoints:
+        path = _PARAM.sub(r"{\1}", ep.path)
+        operation = dict(ep.operation)
+        if not ep.auth:
+            operation.setdefault("security", [])
+        paths.setdefault(path, {})[ep.method.lower()] = operation
+    vendor_components = simulator.openapi_components()
+    schemas = dict(vendor_components.get("schemas", {}))
+    paths.update(admin_paths(schemas))
+    spec: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": simulator.title, "version": simulator.api_version,
+                 "description": simulator.description},
+        "paths": paths,
+        "components": {**vendor_components, "schemas": schemas},
+        "tags": [{"name": ADMIN_TAG, "description": "Simulator control (not part of the vendor API)"}],
+    }
+    security = simulator.openapi_security()
+    if security:
+        spec["security"] = security
+        for path, ops in paths.items():
+            if path.startswith("/_sim/"):
+                for operation in ops.values():
+                    operation["security"] = []
+    return spec

@@ -1,0 +1,149 @@
+"""Serving simulator apps with uvicorn: on pre-bound sockets (so a busy port is reported before
+anything starts), in the foreground for ``harness up`` or in a thread for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import uvicorn
+
+from .tls import TLSFiles
+
+T = TypeVar("T")
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on uvloop when installed (uvicorn's fast loop), else asyncio's."""
+    try:
+        import uvloop
+
+        factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvloop is in uvicorn[standard]
+        factory = asyncio.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
+
+
+class PortInUseError(OSError):
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(errno.EADDRINUSE, f"{host}:{port} is already in use")
+        self.host = host
+        self.port = port
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(host, port) from exc
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+@dataclass
+class Served:
+    name: str
+    app: Any
+    sock: socket.socket
+    tls: TLSFiles | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.sock.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        host = self.sock.getsockname()[0]
+        host = f"[{host}]" if ":" in host else host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+
+def _server(served: Served, log_level: str) -> uvicorn.Server:
+    config = uvicorn.Config(
+        served.app,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        ssl_certfile=str(served.tls.cert) if served.tls else None,
+        ssl_keyfile=str(served.tls.key) if served.tls else None,
+    )
+    return uvicorn.Server(config)
+
+
+async def serve_all(services: Sequence[Served], log_level: str = "warning",
+                    started: threading.Event | None = None) -> None:
+    """Serve every service on its socket until SIGINT/SIGTERM (uvicorn's handlers)."""
+    servers = [_server(s, log_level) for s in services]
+    tasks = [asyncio.create_task(srv.serve(sockets=[s.sock])) for srv, s in zip(servers, services)]
+    if started is not None:
+        while not all(srv.started for srv in servers):
+            if any(t.done() for t in tasks):
+                break
+            await asyncio.sleep(0.01)
+        started.set()
+    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for srv in servers:  # one stopping (signal or failure) stops them all
+        srv.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        exc = task.exception()
+        if exc is not None:
+            raise exc
+
+
+class ThreadedServer:
+    """One app served by uvicorn in a background thread (tests, in-process landscapes)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
+                 tls: TLSFiles | None = None, name: str = "app") -> None:
+        self.served = Served(name, app, bind(host, port), tls)
+        self._server = _server(self.served, "warning")
+        self._thread = threading.Thread(target=self._run, name=f"uvicorn-{name}", daemon=True)
+
+    def _run(self) -> None:
+        run_async(self._server.serve(sockets=[self.served.sock]))
+
+    @property
+    def url(self) -> str:
+        return self.served.url
+
+    def start(self, timeout: float = 10.0) -> ThreadedServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.served.name} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self.served.sock.close()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0,
+                    tls: TLSFiles | None = None, name: str = "app") -> Iterator[ThreadedServer]:
+    server = ThreadedServer(app, host, port, tls, name).start()
+    try:
+        yield server
+    finally:
+        server.stop()
