@@ -7,6 +7,7 @@ simulators through it and talks to them over HTTP.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,9 +29,11 @@ def names() -> list[str]:
 
 
 def is_available(name: str) -> bool:
-    """Whether the simulator's package is present in this build."""
-    module = REGISTRY[name][0]
-    return importlib.util.find_spec(module) is not None
+    """Whether the simulator's package is present in this build (and exports its class)."""
+    module, cls, _, _ = REGISTRY[name]
+    if importlib.util.find_spec(module) is None:
+        return False
+    return hasattr(importlib.import_module(module), cls)
 
 
 def simulator_class(name: str) -> type[Simulator]:

@@ -58,6 +58,7 @@ class Clock:
         self._offset = float(offset) if isinstance(offset, int | float) else 0.0
         if state.get("frozen"):
             now = state.get("now")
-            self._frozen_at = (float(now) if isinstance(now, int | float) else time.time()) - self._offset
+            instant = float(now) if isinstance(now, int | float) else time.time()
+            self._frozen_at = instant - self._offset
         else:
             self._frozen_at = None

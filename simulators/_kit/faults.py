@@ -176,7 +176,8 @@ class FaultPlan:
         if config.profile is not None:
             if config.profile not in PROFILES:
                 raise UnknownProfileError(
-                    f"unknown fault profile {config.profile!r}; known: {', '.join(sorted(PROFILES))}"
+                    f"unknown fault profile {config.profile!r}; "
+                    f"known: {', '.join(sorted(PROFILES))}"
                 )
             rules.extend(r.model_copy(deep=True) for r in PROFILES[config.profile])
         rules.extend(r.model_copy(deep=True) for r in config.rules)

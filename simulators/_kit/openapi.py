@@ -107,7 +107,6 @@ def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_openapi(simulator: Simulator, endpoints: list[Endpoint]) -> dict[str, Any]:
-    components: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for ep in endpoints:
         path = _PARAM.sub(r"{\1}", ep.path)
@@ -124,7 +123,8 @@ def build_openapi(simulator: Simulator, endpoints: list[Endpoint]) -> dict[str, 
                  "description": simulator.description},
         "paths": paths,
         "components": {**vendor_components, "schemas": schemas},
-        "tags": [{"name": ADMIN_TAG, "description": "Simulator control (not part of the vendor API)"}],
+        "tags": [{"name": ADMIN_TAG,
+                  "description": "Simulator control (not part of the vendor API)"}],
     }
     security = simulator.openapi_security()
     if security:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import signal
 import socket
 import threading
 import time
@@ -74,6 +75,14 @@ class Served:
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn server without its own signal handling: ``serve_all`` stops all together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _server(served: Served, log_level: str) -> uvicorn.Server:
     config = uvicorn.Config(
         served.app,
@@ -84,14 +93,24 @@ def _server(served: Served, log_level: str) -> uvicorn.Server:
         ssl_certfile=str(served.tls.cert) if served.tls else None,
         ssl_keyfile=str(served.tls.key) if served.tls else None,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 async def serve_all(services: Sequence[Served], log_level: str = "warning",
                     started: threading.Event | None = None) -> None:
-    """Serve every service on its socket until SIGINT/SIGTERM (uvicorn's handlers)."""
+    """Serve every service on its socket until SIGINT/SIGTERM stops them all, cleanly."""
     servers = [_server(s, log_level) for s in services]
-    tasks = [asyncio.create_task(srv.serve(sockets=[s.sock])) for srv, s in zip(servers, services)]
+
+    def stop_all() -> None:
+        for srv in servers:
+            srv.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop_all)
+    tasks = [asyncio.create_task(srv.serve(sockets=[s.sock]))
+             for srv, s in zip(servers, services, strict=True)]
     if started is not None:
         while not all(srv.started for srv in servers):
             if any(t.done() for t in tasks):
@@ -112,10 +131,13 @@ class ThreadedServer:
     """One app served by uvicorn in a background thread (tests, in-process landscapes)."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
-                 tls: TLSFiles | None = None, name: str = "app") -> None:
-        self.served = Served(name, app, bind(host, port), tls)
+                 tls: TLSFiles | None = None, name: str = "app",
+                 served: Served | None = None) -> None:
+        """Bind ``host:port`` for ``app``, or take an already bound ``served``."""
+        self.served = served or Served(name, app, bind(host, port), tls)
         self._server = _server(self.served, "warning")
-        self._thread = threading.Thread(target=self._run, name=f"uvicorn-{name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"uvicorn-{self.served.name}",
+                                        daemon=True)
 
     def _run(self) -> None:
         run_async(self._server.serve(sockets=[self.served.sock]))

@@ -144,12 +144,12 @@ class SQLiteStore(StateStore):
             try:
                 for (collection, doc_id), doc in pending.items():
                     if doc is None:
-                        self._db.execute(
-                            "DELETE FROM documents WHERE collection=? AND id=?", (collection, doc_id)
-                        )
+                        self._db.execute("DELETE FROM documents WHERE collection=? AND id=?",
+                                         (collection, doc_id))
                         continue
                     existing = self._db.execute(
-                        "SELECT seq FROM documents WHERE collection=? AND id=?", (collection, doc_id)
+                        "SELECT seq FROM documents WHERE collection=? AND id=?",
+                        (collection, doc_id),
                     ).fetchone()
                     if existing is None:
                         self._seq += 1

@@ -10,6 +10,7 @@ Failed attempts are retried on a compressed schedule; every attempt is logged fo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -166,10 +167,8 @@ class WebhookDispatcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         for task in list(self._inflight):
             task.cancel()
@@ -193,10 +192,8 @@ class WebhookDispatcher:
                 task.add_done_callback(self._inflight.discard)
             timeout = (self._heap[0][0] - now) if self._heap else None
             self._wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
-            except TimeoutError:
-                pass
 
     async def _attempt(self, delivery: Delivery) -> None:
         assert self._client is not None
@@ -211,7 +208,8 @@ class WebhookDispatcher:
             attempt["status_code"] = response.status_code
             accepted = self.accept(response)
             if not accepted:
-                attempt["error"] = f"not accepted: HTTP {response.status_code} {response.text[:200]!r}"
+                attempt["error"] = (f"not accepted: HTTP {response.status_code} "
+                                    f"{response.text[:200]!r}")
         except httpx.HTTPError as exc:
             attempt["error"] = f"{type(exc).__name__}: {exc}"
         attempt["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)

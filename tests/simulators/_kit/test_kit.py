@@ -103,9 +103,9 @@ AUTH = {"Authorization": "Bearer good"}
 
 @pytest.fixture
 def toy():
-    with serve_in_thread(build_app(ToySimulator())) as server:
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            yield client
+    with serve_in_thread(build_app(ToySimulator())) as server, \
+            httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client
 
 
 def test_auth_and_vendor_error_shape(toy: httpx.Client) -> None:

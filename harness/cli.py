@@ -1,0 +1,233 @@
+"""The ``harness`` command line. Every user mistake ends in one line plus a hint, exit code 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import simulators
+from simulators._kit import ensure_server_cert, serve_all
+from simulators._kit.server import run_async
+
+from . import __version__
+from . import landscape as ls
+from .config import HarnessSettings, load_settings
+from .errors import ConfigError, HarnessError, LandscapeError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Simulate an order-to-cash landscape and test an integration layer "
+                       "against it.")
+ca_app = typer.Typer(no_args_is_help=True, help="The local certificate authority for --tls.")
+app.add_typer(ca_app, name="ca")
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings file "
+                                                "(default: ./harness.toml when present)")]
+OnlyOpt = Annotated[str | None, typer.Option("--only", help="comma-separated simulators, "
+                                             "e.g. billing,crm")]
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v for v in (value or "").split(",") if v.strip()] or None
+
+
+def _port_overrides(ports: list[str]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for item in ports:
+        name, sep, port = item.partition("=")
+        name = ls.ALIASES.get(name.strip(), name.strip())
+        if not sep or name not in simulators.names() or not port.strip().isdigit():
+            raise ConfigError(f"bad --port {item!r}",
+                              f"use NAME=PORT with NAME one of {', '.join(simulators.names())}")
+        result.setdefault("simulators", {}).setdefault(name, {})["port"] = int(port)
+    return result
+
+
+def _settings(config: Path | None, **flags: Any) -> HarnessSettings:
+    overrides = {k: v for k, v in flags.items() if v is not None}
+    return load_settings(config, **overrides)
+
+
+@app.command()
+def version() -> None:
+    """Print the harness version."""
+    out.print(f"o2c-harness {__version__}")
+
+
+@app.command()
+def up(
+    config: ConfigOpt = None,
+    only: OnlyOpt = None,
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="run in the background")] = False,
+    tls: Annotated[bool | None, typer.Option("--tls/--no-tls", help="serve HTTPS with the "
+                                             "harness CA")] = None,
+    persist: Annotated[bool, typer.Option("--persist", help="keep state in SQLite files under "
+                                          "the state dir, so it survives a restart")] = False,
+    port: Annotated[list[str] | None, typer.Option("--port", help="NAME=PORT, repeatable")] = None,
+) -> None:
+    """Start the simulators on their ports (foreground; Ctrl-C stops them cleanly)."""
+    flags = _port_overrides(port or [])
+    settings = _settings(config, tls=tls, **flags)
+    names = ls.select(settings, _split(only))
+    if not names:
+        raise LandscapeError("no simulator to start", "enable one in harness.toml or use --only")
+    if persist:
+        updates: dict[str, Any] = {}
+        for name in names:
+            if settings.simulator(name).store == "memory":
+                db = settings.state_dir / "state" / f"{name}.db"
+                updates.setdefault("simulators", {}).setdefault(name, {})["store"] = \
+                    f"sqlite:///{db}"
+        settings = _settings(config, tls=tls, **_merge(flags, updates))
+    if detach:
+        argv = [a for a in sys.argv[1:] if a not in ("--detach", "-d")]
+        landscape = ls.detach(settings, argv, names)
+        _print_urls(landscape)
+        out.print(f"running in the background (pid {landscape.pid}); stop with `harness down`")
+        return
+    served = ls.bind_all(settings, names)
+    landscape = ls.Landscape(urls={s.name: s.url for s in served}, pid=os.getpid(),
+                             ca_cert=str(served[0].tls.ca_cert) if served[0].tls else None)
+    ls.write_state(settings, landscape)
+    _print_urls(landscape)
+    out.print("Ctrl-C to stop")
+    try:
+        run_async(serve_all(served, log_level=settings.log_level))
+    finally:
+        if (current := ls.read_state(settings)) is not None and current.pid == os.getpid():
+            ls.state_path(settings).unlink(missing_ok=True)
+    out.print("stopped")
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(a)
+    for key, value in b.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _print_urls(landscape: ls.Landscape) -> None:
+    table = Table("simulator", "dialect", "url")
+    for name, url in landscape.urls.items():
+        table.add_row(name, simulators.REGISTRY[name][3], url)
+    out.print(table)
+    if landscape.ca_cert:
+        out.print(f"TLS: trust {landscape.ca_cert} (SSL_CERT_FILE / REQUESTS_CA_BUNDLE)")
+
+
+def _running(settings: HarnessSettings) -> ls.Landscape:
+    landscape = ls.read_state(settings)
+    if landscape is None:
+        raise LandscapeError(f"no landscape is running (no {ls.state_path(settings)})",
+                             "start one with `harness up --detach`")
+    return landscape
+
+
+@app.command()
+def down(config: ConfigOpt = None) -> None:
+    """Stop a landscape started with ``harness up --detach``."""
+    settings = _settings(config)
+    stopped = ls.stop(settings)
+    if stopped is None:
+        raise LandscapeError("no landscape is running", "nothing to stop")
+    out.print(f"stopped landscape (pid {stopped.pid})")
+
+
+@app.command()
+def status(config: ConfigOpt = None) -> None:
+    """Show the running landscape and each simulator's health."""
+    settings = _settings(config)
+    landscape = ls.read_state(settings)
+    table = Table("simulator", "dialect", "url", "state")
+    for name in simulators.names():
+        url = landscape.urls.get(name) if landscape else None
+        if not simulators.is_available(name):
+            state = "not in this build"
+        elif url is None:
+            state = "stopped"
+        else:
+            h = ls.health(url, landscape.ca_cert or True if landscape else True)
+            state = f"ok ({h['store']} store)" if h else "not answering"
+        table.add_row(name, simulators.REGISTRY[name][3], url or "-", state)
+    out.print(table)
+    if landscape is None:
+        out.print("no landscape running; start one with `harness up --detach`")
+        raise typer.Exit(3)
+
+
+@app.command()
+def seed(
+    config: ConfigOpt = None,
+    only: OnlyOpt = None,
+    seed_value: Annotated[int, typer.Option("--seed", help="random seed")] = 42,
+    size: Annotated[int, typer.Option("--size", min=0, max=100_000,
+                                      help="records per simulator")] = 50,
+    locales: Annotated[str, typer.Option("--locales")] = "en_US,de_DE,fr_FR,en_GB",
+    dirtiness: Annotated[float, typer.Option("--dirtiness", min=0.0, max=1.0)] = 0.0,
+) -> None:
+    """Seed every running simulator with realistic data through its admin API."""
+    settings = _settings(config)
+    landscape = _running(settings)
+    names = [n for n in ls.select(settings, _split(only)) if n in landscape.urls]
+    body = {"seed": seed_value, "size": size, "locales": _split(locales) or [],
+            "dirtiness": dirtiness}
+    table = Table("simulator", "created")
+    for name in names:
+        r = httpx.post(f"{landscape.urls[name]}/_sim/seed", json=body, timeout=120,
+                       verify=landscape.ca_cert or True)
+        if r.status_code != 200:
+            detail = r.json().get("error", {}).get("message", r.text[:200])
+            raise LandscapeError(f"seeding {name} failed: {detail}", "check --locales/--size")
+        created = r.json()["created"]
+        table.add_row(name, ", ".join(f"{v} {k}" for k, v in created.items()) or "-")
+    out.print(table)
+
+
+@ca_app.command("path")
+def ca_path(config: ConfigOpt = None) -> None:
+    """Print the CA certificate path (created on first use) for SSL_CERT_FILE."""
+    settings = _settings(config)
+    out.print(str(ensure_server_cert(settings.ca_dir).ca_cert.resolve()), soft_wrap=True)
+
+
+@app.command("config")
+def show_config(config: ConfigOpt = None) -> None:
+    """Print the effective settings (all layers applied) as JSON."""
+    settings = _settings(config)
+    out.print_json(settings.model_dump_json())
+
+
+@app.command()
+def gate(
+    config: ConfigOpt = None,
+    only: OnlyOpt = None,
+) -> None:
+    """Run the pre-deployment gate on the embedded defaults; one exit code, JUnit + summary."""
+    from .gate import run_gate
+
+    settings = _settings(config)
+    result = run_gate(settings, _split(only), console=out)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+def main() -> None:
+    try:
+        app()
+    except HarnessError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        if exc.hint:
+            err.print(f"hint: {exc.hint}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

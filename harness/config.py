@@ -1,0 +1,150 @@
+"""Typed, layered settings: defaults < harness.toml (or ``[tool.o2c-harness]`` in pyproject)
+< ``HARNESS_*`` environment (nested with ``__``) < CLI flags. Validated once, passed down.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    PyprojectTomlConfigSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+import simulators
+from simulators._kit import SimulatorConfig
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("harness.toml")
+
+
+def _simulators_model() -> type[BaseModel]:
+    """One field per registered simulator, typed by that simulator's own Config."""
+    fields: dict[str, Any] = {}
+    for name in simulators.names():
+        cls = simulators.config_class(name) if simulators.is_available(name) else SimulatorConfig
+        default = cls(port=simulators.default_port(name))
+        fields[name] = (cls, Field(default_factory=default.model_copy))
+    model: type[BaseModel] = create_model(
+        "SimulatorsSettings", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return model
+
+
+SimulatorsSettings = _simulators_model()
+
+
+class IntegrationSettings(BaseModel):
+    """Where the system under test is (the reference integration layer by default)."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8100")
+
+
+class HarnessSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HARNESS_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+    host: Literal["127.0.0.1", "::1", "localhost", "0.0.0.0"] = "127.0.0.1"
+    state_dir: Path = Path(".harness")
+    report_dir: Path = Path("reports")
+    tls: bool = False
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    simulators: SimulatorsSettings = Field(default_factory=SimulatorsSettings)  # type: ignore[valid-type]
+    integration: IntegrationSettings = Field(default_factory=IntegrationSettings)
+
+    def simulator(self, name: str) -> SimulatorConfig:
+        config = getattr(self.simulators, name)
+        assert isinstance(config, SimulatorConfig)
+        return config
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.state_dir / "ca"
+
+
+def _format(exc: ValidationError, origin: str) -> ConfigError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(root)"
+    value = first.get("input")
+    shown = "" if isinstance(value, dict) else f" = {value!r}"
+    if first["type"] == "extra_forbidden":
+        message = f"unknown setting {where!r} in {origin}"
+        hint = "check the spelling; `harness config` prints every setting with its value"
+    else:
+        message = f"invalid setting {where}{shown}: {first['msg']}"
+        env = "HARNESS_" + "__".join(str(p).upper() for p in first["loc"])
+        hint = f"fix it in {origin} (or {env})"
+    more = len(exc.errors()) - 1
+    if more:
+        hint += f"; {more} more problem(s) after this one"
+    return ConfigError(message, hint)
+
+
+def _check_env_names(environ: Mapping[str, str]) -> None:
+    """pydantic-settings ignores unknown top-level HARNESS_* names; a typo should not pass."""
+    fields = set(HarnessSettings.model_fields)
+    for name in environ:
+        if name.startswith("HARNESS_"):
+            head = name[len("HARNESS_"):].split("__")[0].lower()
+            if head not in fields:
+                raise ConfigError(f"unknown setting in environment variable {name}",
+                                  f"known top-level settings: {', '.join(sorted(fields))}")
+
+
+def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | None = None,
+                  **overrides: Any) -> HarnessSettings:
+    """Settings from every layer; ``overrides`` are the CLI flags (highest precedence).
+
+    ``config_file`` defaults to ./harness.toml when present, else ``[tool.o2c-harness]`` in
+    ./pyproject.toml when present.
+    """
+    explicit = config_file is not None
+    path = config_file or DEFAULT_CONFIG_FILE
+    if explicit and not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} not found",
+                          "pass an existing file to --config, or drop the flag to use defaults")
+    origin = str(path) if path.is_file() else "the environment"
+    if path.is_file():
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}",
+                              "see https://toml.io for the syntax") from None
+
+    class _Layered(HarnessSettings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if path.is_file():
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            elif Path("pyproject.toml").is_file():
+                sources.append(PyprojectTomlConfigSettingsSource(
+                    settings_cls, Path("pyproject.toml")))
+            return tuple(sources)
+
+    if not path.is_file() and Path("pyproject.toml").is_file():
+        _Layered.model_config = {**HarnessSettings.model_config,
+                                 "pyproject_toml_table_header": ("tool", "o2c-harness")}
+    _check_env_names(environ if environ is not None else os.environ)
+    try:
+        return _Layered(**overrides)
+    except ValidationError as exc:
+        raise _format(exc, origin if path.is_file() or explicit else
+                      "HARNESS_* environment or flags") from None

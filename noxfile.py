@@ -1,0 +1,36 @@
+"""Developer sessions: `nox -l` lists them, `nox -s tests lint typecheck` runs the checks."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """The test suite, in parallel (the README's test command)."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "pytest", "-n", "auto", *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff over the whole tree."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "harness", "simulators", "integration", "tests", "noxfile.py")
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the harness package."""
+    session.install("-e", ".[dev]")
+    session.run("mypy", "harness")
+
+
+@nox.session(python="3.11")
+def gate(session: nox.Session) -> None:
+    """`harness gate` on the embedded defaults."""
+    session.install("-e", ".[dev]")
+    session.run("harness", "gate", *session.posargs)
