@@ -20,7 +20,7 @@ from pydantic_settings import (
 )
 
 import simulators
-from simulators._kit import SimulatorConfig
+from simulators._kit import PROFILES, FaultConfig, FaultRule, SimulatorConfig
 
 from .errors import ConfigError
 
@@ -61,11 +61,23 @@ class HarnessSettings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     simulators: SimulatorsSettings = Field(default_factory=SimulatorsSettings)  # type: ignore[valid-type]
     integration: IntegrationSettings = Field(default_factory=IntegrationSettings)
+    fault_profiles: dict[str, list[FaultRule]] = Field(
+        default_factory=dict,
+        description="named fault profiles of your own, usable like the built-in ones",
+    )
 
     def simulator(self, name: str) -> SimulatorConfig:
         config = getattr(self.simulators, name)
         assert isinstance(config, SimulatorConfig)
         return config
+
+    def resolved_faults(self, name: str) -> FaultConfig | None:
+        """A simulator's start-up faults with a profile of this file expanded into rules."""
+        faults = self.simulator(name).faults
+        if faults is None or faults.profile is None or faults.profile in PROFILES:
+            return faults
+        rules = [*self.fault_profiles[faults.profile], *faults.rules]
+        return FaultConfig(seed=faults.seed, profile=None, rules=rules)
 
     @property
     def ca_dir(self) -> Path:
@@ -144,7 +156,16 @@ def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | 
                                  "pyproject_toml_table_header": ("tool", "o2c-harness")}
     _check_env_names(environ if environ is not None else os.environ)
     try:
-        return _Layered(**overrides)
+        settings = _Layered(**overrides)
     except ValidationError as exc:
         raise _format(exc, origin if path.is_file() or explicit else
                       "HARNESS_* environment or flags") from None
+    known = set(PROFILES) | set(settings.fault_profiles)
+    for name in simulators.names():
+        faults = settings.simulator(name).faults
+        if faults is not None and faults.profile is not None and faults.profile not in known:
+            raise ConfigError(f"simulators.{name}.faults.profile: unknown fault profile "
+                              f"{faults.profile!r}",
+                              f"use one of {', '.join(sorted(known))} or define it under "
+                              f"[fault_profiles] in {origin}")
+    return settings

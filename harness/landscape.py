@@ -84,6 +84,9 @@ def bind_all(settings: HarnessSettings, names: Sequence[str]) -> list[Served]:
                     f"stop it (`harness down` if it is a landscape) or pick another port: "
                     f"--port {name}={config.port + 10} or {env}={config.port + 10}",
                 ) from None
+            faults = settings.resolved_faults(name)
+            if faults is not config.faults:
+                config = config.model_copy(update={"faults": faults})
             sim = simulators.simulator_class(name)(config)
             try:
                 app = build_app(sim)

@@ -125,6 +125,10 @@ class Simulator:
         """Non-vendor routes a simulator serves outside the pipeline (e.g. a WSDL file)."""
         return []
 
+    def openapi_paths(self) -> dict[str, Any]:
+        """OpenAPI path items of the ``extra_routes`` (merged into ``/openapi.json``)."""
+        return {}
+
 
 class Kit:
     """One running simulator: its config, context, backend, journal and metrics."""
@@ -144,6 +148,12 @@ class Kit:
             self.ctx.clock.restore(meta)
         if not self.store.collection("_meta").get("initialized"):
             self.reset()
+        else:
+            self.apply_startup_faults()
+
+    def apply_startup_faults(self) -> None:
+        if self.config.faults is not None:
+            self.ctx.faults.configure(self.config.faults, self.ctx.clock.now())
 
     def reset(self) -> None:
         self.store.clear()
@@ -152,6 +162,7 @@ class Kit:
         self.ctx.faults.clear()
         self._inflight_keys.clear()
         self.backend.reset()
+        self.apply_startup_faults()  # configured faults outlive a reset, like the config
         self.store.collection("_meta").put("initialized", {"at": self.ctx.clock.now()})
         self.save_clock()
         self.store.flush()

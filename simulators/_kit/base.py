@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from .clock import Clock
 from .facts import FactLog
-from .faults import FaultPlan
+from .faults import FaultConfig, FaultPlan
 from .store import StateStore
 from .webhooks import WebhookDispatcher
 
@@ -38,6 +38,9 @@ class SimulatorConfig(BaseModel):
     seed: int = Field(default=0, description="seed for ids and generated data")
     tick_interval_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
     webhook_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    faults: FaultConfig | None = Field(
+        default=None, description="fault rules active from start-up (same body as PUT /_sim/faults)"
+    )
 
 
 class SimulatorError(Exception):

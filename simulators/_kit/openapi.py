@@ -117,6 +117,8 @@ def build_openapi(simulator: Simulator, endpoints: list[Endpoint]) -> dict[str, 
     vendor_components = simulator.openapi_components()
     schemas = dict(vendor_components.get("schemas", {}))
     paths.update(admin_paths(schemas))
+    for path, item in simulator.openapi_paths().items():  # may add methods to a vendor path
+        paths.setdefault(path, {}).update(item)
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": simulator.title, "version": simulator.api_version,

@@ -70,3 +70,22 @@ def test_unknown_environment_names_are_refused() -> None:
 def test_missing_explicit_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_fault_profiles_of_the_file_expand_into_rules(tmp_path: Path) -> None:
+    (tmp_path / "harness.toml").write_text(
+        "[[fault_profiles.erp-brownout]]\nkind = 'error'\nstatus = 503\nprobability = 0.5\n"
+        "[simulators.billing.faults]\nprofile = 'erp-brownout'\nseed = 3\n"
+        "[simulators.crm.faults]\nprofile = 'flaky'\n")
+    s = load_settings(environ={})
+    billing = s.resolved_faults("billing")
+    assert billing is not None and billing.profile is None and billing.seed == 3
+    assert [(r.kind, r.status, r.probability) for r in billing.rules] == [("error", 503, 0.5)]
+    crm = s.resolved_faults("crm")
+    assert crm is not None and crm.profile == "flaky"  # built-in: the simulator expands it
+
+
+def test_unknown_fault_profile_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "harness.toml").write_text("[simulators.billing.faults]\nprofile = 'nope'\n")
+    with pytest.raises(ConfigError, match="unknown fault profile 'nope'"):
+        load_settings(environ={})

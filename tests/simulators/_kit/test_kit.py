@@ -276,3 +276,72 @@ def test_webhooks_are_signed_retried_and_logged(toy: httpx.Client) -> None:
             time.sleep(0.05)
     assert [a["status_code"] for a in log[0]["attempts"]] == [500, 500, 200]
     assert len(received) == 3 and received[0][1].startswith("s3cret:")
+
+
+def test_timeout_fault_holds_the_request_then_answers_504(toy: httpx.Client) -> None:
+    toy.put("/_sim/faults", json={"rules": [{"kind": "timeout", "timeout_s": 0.3}]})
+    with pytest.raises(httpx.ReadTimeout):
+        toy.post("/toys", content=b"a", headers=AUTH, timeout=0.1)
+    late = toy.post("/toys", content=b"a", headers=AUTH, timeout=5)
+    assert late.status_code == 504
+    assert late.json()["fault"]["code"] == "timeout"
+
+
+def test_faults_from_config_are_active_at_start_and_after_reset() -> None:
+    config = SimulatorConfig(faults={"rules": [{"kind": "error", "status": 502,
+                                                "route": "/toys"}]})
+    with serve_in_thread(build_app(ToySimulator(config))) as server:
+        assert httpx.post(f"{server.url}/toys", headers=AUTH).status_code == 502
+        httpx.post(f"{server.url}/_sim/reset")
+        assert httpx.post(f"{server.url}/toys", headers=AUTH).status_code == 502
+        assert httpx.get(f"{server.url}/toys/x", headers=AUTH).status_code == 404
+
+
+def _collecting_receiver(received: list[bytes]):  # type: ignore[no-untyped-def]
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                await send({"type": f"{msg['type']}.complete"})
+                if msg["type"] == "lifespan.shutdown":
+                    return
+        body = b""
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        received.append(body)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def test_webhook_duplicate_and_out_of_order_faults(toy: httpx.Client) -> None:
+    received: list[bytes] = []
+    with serve_in_thread(_collecting_receiver(received)) as hook_server:
+        toy.post("/hooks", content=hook_server.url.encode(), headers=AUTH)
+        toy.put("/_sim/faults", json={"seed": 1, "rules": [
+            {"kind": "webhook_duplicate", "probability": 1.0}]})
+        created = toy.post("/toys", content=b"a", headers=AUTH).json()
+        deadline = time.monotonic() + 10
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert received.count(b'{"id":"%s"}' % created["id"].encode()) == 2
+        log = toy.get("/_sim/webhooks", params={"event_id": created["id"]}).json()["data"]
+        assert [d["duplicate_of"] is not None for d in log] == [False, True]
+
+        received.clear()
+        # the first event is held back (out of order), the next ones overtake it
+        toy.put("/_sim/faults", json={"rules": [
+            {"kind": "webhook_out_of_order", "probability": 1.0}]})
+        first = toy.post("/toys", content=b"a", headers=AUTH).json()["id"]
+        toy.delete("/_sim/faults")
+        later = [toy.post("/toys", content=b"a", headers=AUTH).json()["id"] for _ in range(3)]
+        deadline = time.monotonic() + 10
+        while len(received) < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        order = [body.decode()[7:-2] for body in received]
+        assert sorted(order) == sorted([first, *later])
+        assert order[-1] == first
