@@ -168,7 +168,7 @@ class Kit:
         self.store.flush()
 
     def save_clock(self) -> None:
-        self.store.collection("_meta").put("clock", self.ctx.clock.state())
+        self.store.collection("_meta").put("clock", self.ctx.clock.persisted())
 
     def tick(self) -> None:
         self.backend.tick(self.ctx.clock.now())

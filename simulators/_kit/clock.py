@@ -53,7 +53,17 @@ class Clock:
     def state(self) -> dict[str, float | bool | None]:
         return {"now": self.now(), "offset": self._offset, "frozen": self.frozen}
 
+    def persisted(self) -> dict[str, float | None]:
+        """What survives a restart: the offset and the frozen instant (not "now")."""
+        return {"offset": self._offset, "frozen_at": self._frozen_at}
+
     def restore(self, state: dict[str, object]) -> None:
+        """Accepts ``persisted()`` or ``state()`` output."""
+        if "frozen_at" in state:
+            offset, frozen_at = state.get("offset"), state.get("frozen_at")
+            self._offset = float(offset) if isinstance(offset, int | float) else 0.0
+            self._frozen_at = float(frozen_at) if isinstance(frozen_at, int | float) else None
+            return
         offset = state.get("offset", 0.0)
         self._offset = float(offset) if isinstance(offset, int | float) else 0.0
         if state.get("frozen"):
