@@ -353,8 +353,11 @@ class AvaTaxBackend(Backend):
             code = f"O2C-{country}"
             if self.ctx.store.collection("companies").get(code) is None:
                 created += 1
-            self._add_company(code, country, f"{fake.company()} {LEGAL_SUFFIX[country]}",
-                              tin=vat_id(country, r))
+            company = self._add_company(code, country, code)
+            # the legal entity gets a realistic legal name and tax id (configured or not)
+            company.update(name=f"{fake.company()} {LEGAL_SUFFIX[country]}",
+                           taxpayerIdNumber=vat_id(country, r))
+            self.ctx.store.collection("companies").put(code, company)
         certificates = self.ctx.store.collection("certificates")
         companies = sorted(self.ctx.store.collection("companies").ids())
         reasons = ["RESALE", "GOVERNMENT", "CHARITABLE", "MANUFACTURING", "EDUCATIONAL"]
