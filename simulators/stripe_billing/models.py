@@ -105,8 +105,8 @@ class StripeBackend(BillingMixin, Backend):
     def render(self, doc: Doc) -> Doc:
         """The public shape of any stored object (invoices get their ``lines`` list)."""
         kind = doc.get("object")
-        if kind == "customer" or kind == "list":  # stored as rendered: no copy needed
-            return doc
+        if kind == "customer" or kind == "list" or doc.get("deleted"):
+            return doc  # stored as rendered: no copy needed
         if kind == "invoice":
             return self.render_invoice(doc)
         if kind == "credit_note":
