@@ -7,7 +7,7 @@ the old system did), and zeep builds its client from the same document.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -175,10 +175,16 @@ def build_schema() -> etree._Element:
                     elementFormDefault="qualified")
 
 
-@lru_cache(maxsize=1)
+_local = threading.local()
+
+
 def request_schema() -> etree.XMLSchema:
-    """The compiled XSD the server validates request bodies with."""
-    return etree.XMLSchema(build_schema())
+    """The compiled XSD the server validates request bodies with (one per thread: a validator
+    keeps its last error log, so simulators served in several threads must not share one)."""
+    schema = getattr(_local, "schema", None)
+    if schema is None:
+        schema = _local.schema = etree.XMLSchema(build_schema())
+    return schema
 
 
 def build_wsdl(location: str) -> bytes:
