@@ -17,7 +17,7 @@ from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
 from simulators._kit import ThreadedServer, build_app, serve_in_thread
-from simulators.legacy_erp import BatchWindow, Config, LegacyErpSimulator
+from simulators.legacy_erp import Config, LegacyErpSimulator
 
 ERP_NS = "urn:o2c:legacy-erp:v1"
 USER, PASSWORD = "O2C_RFC", "Legacy#2004"
@@ -120,5 +120,3 @@ def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
         time.sleep(0.02)
     raise AssertionError("condition not met in time")
 
-
-__all__ = ["BatchWindow", "Config"]

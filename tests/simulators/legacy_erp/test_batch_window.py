@@ -10,8 +10,9 @@ import zeep
 import zeep.exceptions
 
 from simulators._kit import ThreadedServer
+from simulators.legacy_erp import BatchWindow, Config
 
-from .conftest import BatchWindow, Config, advance_to_utc, fault_code, invoice, make_client, serve
+from .conftest import advance_to_utc, fault_code, invoice, make_client, serve
 
 
 def _server(outside: str) -> Iterator[ThreadedServer]:
