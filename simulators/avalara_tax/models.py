@@ -202,7 +202,7 @@ class AvaTaxBackend(Backend):
         reason = body.get("code")
         if reason is None:
             raise value_required("code")
-        if reason not in VOID_REASONS:
+        if not isinstance(reason, str) or reason not in VOID_REASONS:
             raise AvaTaxError("InvalidEnumValue", f"'{reason}' is not a valid VoidReasonCode.",
                               f"Allowed values: {', '.join(sorted(VOID_REASONS))}.",
                               refers_to="code")
