@@ -160,3 +160,4 @@ def test_https_wsdl_points_zeep_back_over_https(tls_server: tuple[ThreadedServer
     number = client.service.CreateCustomer(Name="TLS Co", Country="GB", Currency="GBP",
                                            CompanyCode="4000")
     assert client.service.GetCustomer(CustomerNumber=number).Country == "GB"
+    session.close()  # an idle keep-alive connection would hold up the server's shutdown
