@@ -1,0 +1,262 @@
+"""OpenAPI operation objects and schemas for the OData services, derived from the same
+:class:`~.edm.ServiceModel` that renders ``$metadata``, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .edm import EntitySet, EntityType, NavProp, Prop, ServiceModel
+
+ERROR_REF = {"$ref": "#/components/schemas/SapError"}
+JSON = "application/json"
+
+
+def schema_name(model: ServiceModel, type_name: str) -> str:
+    return f"{model.name}.{type_name}"
+
+
+def _ref(model: ServiceModel, type_name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{schema_name(model, type_name)}"}
+
+
+def _prop_schema(prop: Prop) -> dict[str, Any]:
+    if prop.type == "Edm.Boolean":
+        schema: dict[str, Any] = {"type": "boolean"}
+    elif prop.type == "Edm.DateTime":
+        schema = {"type": "string", "pattern": r"^/Date\(-?\d+([+-]\d{4})?\)/$",
+                  "description": "milliseconds since 1970-01-01 UTC"}
+    elif prop.type == "Edm.Decimal":
+        schema = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
+    else:
+        schema = {"type": "string"}
+        if prop.max_length is not None:
+            schema["maxLength"] = prop.max_length
+    schema["title"] = prop.label or prop.name
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def _nav_schema(model: ServiceModel, nav: NavProp) -> dict[str, Any]:
+    deferred = {"type": "object", "required": ["__deferred"],
+                "properties": {"__deferred": {"type": "object",
+                                              "properties": {"uri": {"type": "string"}}}}}
+    if nav.many:
+        expanded = {"type": "object", "required": ["results"], "properties": {
+            "results": {"type": "array", "items": _ref(model, nav.target)}}}
+        return {"anyOf": [deferred, expanded]}
+    return {"anyOf": [deferred, _ref(model, nav.target), {"type": "null"}]}
+
+
+def entity_schema(model: ServiceModel, etype: EntityType) -> dict[str, Any]:
+    props: dict[str, Any] = {"__metadata": {"type": "object", "required": ["uri", "type"],
+                                            "properties": {"id": {"type": "string"},
+                                                           "uri": {"type": "string"},
+                                                           "type": {"type": "string"}}}}
+    props.update({p.name: _prop_schema(p) for p in etype.props})
+    props.update({n.name: _nav_schema(model, n) for n in etype.navs})
+    return {"type": "object", "title": etype.label, "required": ["__metadata"],
+            "properties": props}
+
+
+def create_schema(model: ServiceModel, etype: EntityType, depth: int = 0) -> dict[str, Any]:
+    """The deep-insert body: creatable properties; read-only ones are accepted and ignored."""
+    props: dict[str, Any] = {p.name: _prop_schema(p) for p in etype.props}
+    for nav in etype.navs:
+        if depth >= 2:
+            continue
+        target = create_schema(model, model.entity_type(nav.target), depth + 1)
+        props[nav.name] = ({"anyOf": [{"type": "array", "items": target},
+                                      {"type": "object", "properties": {
+                                          "results": {"type": "array", "items": target}}}]}
+                           if nav.many else {"anyOf": [target, {"type": "null"}]})
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def components(models: list[ServiceModel]) -> dict[str, Any]:
+    schemas: dict[str, Any] = {"SapError": _ERROR_SCHEMA}
+    for model in models:
+        for etype in model.types:
+            schemas[schema_name(model, etype.name)] = entity_schema(model, etype)
+    return {"schemas": schemas,
+            "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic",
+                                              "description": "communication user"}}}
+
+
+_DETAIL = {"type": "object", "properties": {k: {"type": "string"} for k in (
+    "code", "message", "propertyref", "severity", "target")}}
+_ERROR_SCHEMA = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string", "description": "<message class>/<number>"},
+        "message": {"type": "object", "required": ["lang", "value"], "properties": {
+            "lang": {"type": "string"}, "value": {"type": "string"}}},
+        "innererror": {"type": "object", "properties": {
+            "application": {"type": "object"},
+            "transactionid": {"type": "string"},
+            "timestamp": {"type": "string"},
+            "Error_Resolution": {"type": "object"},
+            "errordetails": {"type": "array", "items": _DETAIL}}},
+    }}},
+}
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "content": {JSON: {"schema": ERROR_REF}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+def _common_errors(write: bool) -> dict[str, Any]:
+    out = {
+        "401": _error("Logon failed (Basic auth)"),
+        "429": _error("Rate limit (injected fault)", {"Retry-After": {"schema": {
+            "type": "string"}}}),
+        "500": _error("Internal error"),
+        "503": _error("Service unavailable (injected fault / outage)"),
+        "504": _error("Gateway timeout (injected fault)"),
+    }
+    if write:
+        out["403"] = _error("CSRF token validation failed", {"x-csrf-token": {
+            "schema": {"type": "string", "enum": ["Required"]}}})
+    return out
+
+
+def _q(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+CSRF_FETCH = {"name": "x-csrf-token", "in": "header", "required": False,
+              "schema": {"type": "string"},
+              "description": "'Fetch' returns a token (response header x-csrf-token) and a "
+                             "session cookie; send the token on writes"}
+FORMAT = _q("$format", {"type": "string", "enum": ["json"]}, "only JSON is served")
+SELECT = _q("$select", {"type": "string"}, "comma-separated properties, e.g. "
+            "BusinessPartner,to_Customer/Customer")
+EXPAND = _q("$expand", {"type": "string"}, "comma-separated navigation paths, e.g. "
+            "to_Customer/to_CustomerCompany")
+COLLECTION_PARAMS = [
+    _q("$filter", {"type": "string"}, "OData v2 filter expression"),
+    SELECT, EXPAND,
+    _q("$orderby", {"type": "string"}, "Property [asc|desc], ..."),
+    _q("$top", {"type": "integer", "minimum": 0, "maximum": 999_999_999}, "page size"),
+    _q("$skip", {"type": "integer", "minimum": 0, "maximum": 999_999_999}, "offset"),
+    _q("$inlinecount", {"type": "string", "enum": ["allpages", "none"]}, "add __count"),
+    FORMAT, CSRF_FETCH,
+]
+KEY_PARAM = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
+             "description": "OData key predicate: 'value' for a single key, "
+                            "Name='value',Name2='value' for a composite key"}
+_OK_HEADERS = {"x-csrf-token": {"schema": {"type": "string"},
+                                "description": "token when requested with 'Fetch'"}}
+
+
+def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "headers": _OK_HEADERS,
+            "content": {JSON: {"schema": schema}}}
+
+
+def _collection(model: ServiceModel, type_name: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["d"], "properties": {"d": {
+        "type": "object", "required": ["results"], "properties": {
+            "results": {"type": "array", "items": _ref(model, type_name)},
+            "__count": {"type": "string", "pattern": r"^\d+$"}}}}}
+
+
+def _single(model: ServiceModel, type_name: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["d"], "properties": {"d": _ref(model, type_name)}}
+
+
+def _op(model: ServiceModel, summary: str, responses: dict[str, Any],
+        params: list[dict[str, Any]] | None = None, write: bool = False,
+        body: dict[str, Any] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {"tags": [model.name], "summary": summary,
+                          "responses": {**responses, **_common_errors(write)}}
+    if params:
+        op["parameters"] = params
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    return op
+
+
+def service_document(model: ServiceModel) -> dict[str, Any]:
+    return _op(model, f"{model.name} service document", {"200": _ok({
+        "type": "object", "required": ["d"], "properties": {"d": {
+            "type": "object", "properties": {"EntitySets": {"type": "array",
+                                                            "items": {"type": "string"}}}}}})},
+        [CSRF_FETCH])
+
+
+def metadata(model: ServiceModel) -> dict[str, Any]:
+    return _op(model, f"{model.name} $metadata (EDMX 1.0, OData v2)", {"200": {
+        "description": "EDMX document", "headers": _OK_HEADERS,
+        "content": {"application/xml": {"schema": {"type": "string"}}}}}, [CSRF_FETCH])
+
+
+def read_set(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
+    return _op(model, f"Query {es.name}", {"200": _ok(_collection(model, es.type)),
+                                           "400": _error("Invalid system query option")},
+               COLLECTION_PARAMS)
+
+
+def count(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
+    return _op(model, f"Count {es.name}", {
+        "200": {"description": "number of matching entities", "headers": _OK_HEADERS,
+                "content": {"text/plain": {"schema": {"type": "string", "pattern": r"^\d+$"}}}},
+        "400": _error("Invalid $filter")}, [COLLECTION_PARAMS[0], FORMAT, CSRF_FETCH])
+
+
+def get(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
+    return _op(model, f"Read {es.name} by key", {
+        "200": _ok(_single(model, es.type)),
+        "400": _error("Malformed key predicate or query option"),
+        "404": _error("Resource not found for segment")},
+        [KEY_PARAM, SELECT, EXPAND, FORMAT, CSRF_FETCH])
+
+
+def navigate(model: ServiceModel, es: EntitySet, nav: NavProp) -> dict[str, Any]:
+    ok = _collection(model, nav.target) if nav.many else _single(model, nav.target)
+    params = [KEY_PARAM, *COLLECTION_PARAMS] if nav.many else [KEY_PARAM, SELECT, EXPAND,
+                                                                FORMAT, CSRF_FETCH]
+    return _op(model, f"Navigate {es.name} → {nav.name}", {
+        "200": _ok(ok), "400": _error("Malformed key predicate or query option"),
+        "404": _error("Resource not found for segment")}, params)
+
+
+def create(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
+    etype = model.entity_type(es.type)
+    return _op(model, f"Create {es.name} (deep insert)", {
+        "201": {"description": "Created: the entity graph as posted", "headers": {
+            "location": {"schema": {"type": "string"}}},
+            "content": {JSON: {"schema": _single(model, es.type)}}},
+        "400": _error("Validation failed (SAP message in error.code)")},
+        [{"name": "x-csrf-token", "in": "header", "required": False,
+          "schema": {"type": "string"}, "description": "token from a 'Fetch' request"}],
+        write=True, body=create_schema(model, etype))
+
+
+def periods_paths() -> dict[str, Any]:
+    """The simulator's period-control admin routes (``extra_routes``)."""
+    entry = {"type": "object", "properties": {"period": {"type": "string"},
+                                              "closed": {"type": "boolean"}}}
+    listing = {"type": "object", "properties": {"data": {"type": "array", "items": entry}}}
+    body = {"type": "object", "additionalProperties": False,
+            "required": ["company_code", "fiscal_year", "closed"],
+            "properties": {"company_code": {"type": "string", "pattern": r"^(\*|[A-Z0-9]{4})$"},
+                           "fiscal_year": {"type": "integer", "minimum": 1900, "maximum": 9999},
+                           "period": {"type": ["integer", "null"], "minimum": 1, "maximum": 16,
+                                      "description": "omit/null for the whole fiscal year"},
+                           "closed": {"type": "boolean"}}}
+    admin_error = {"type": "object", "properties": {"error": {"type": "object"}}}
+    ok = {"description": "OK", "content": {JSON: {"schema": listing}}}
+    return {"/_sim/erp/periods": {
+        "get": {"tags": ["admin"], "summary": "Posting periods opened/closed explicitly",
+                "responses": {"200": ok}},
+        "put": {"tags": ["admin"], "summary": "Open or close a posting period (OB52)",
+                "requestBody": {"required": True, "content": {JSON: {"schema": body}}},
+                "responses": {"200": ok, "400": {"description": "Invalid JSON",
+                                                 "content": {JSON: {"schema": admin_error}}},
+                              "422": {"description": "Invalid body",
+                                      "content": {JSON: {"schema": admin_error}}}}},
+    }}
