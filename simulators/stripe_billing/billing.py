@@ -113,6 +113,8 @@ class BillingMixin:
                                       code="parameter_missing", param=f"payload[{value_key}]")
         try:
             value = int(raw)
+            if abs(value) > 10**12:
+                raise ValueError(raw)
         except ValueError:
             raise InvalidRequestError(
                 f"Invalid payload[{value_key}]: must be a whole number", code=None,
@@ -214,7 +216,8 @@ class BillingMixin:
             "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
             "billing_cycle_anchor": now,
             "billing_cycle_anchor_config": None,
-            "billing_mode": {"type": "classic"},
+            "billing_mode": {"type": "classic"}, "billing_schedules": [],
+            "customer_account": None, "managed_payments": {"enabled": False},
             "billing_thresholds": None,
             "cancel_at": None, "cancel_at_period_end": bool(p.cancel_at_period_end),
             "canceled_at": None,
@@ -491,7 +494,8 @@ class BillingMixin:
         now = self.time_for(customer)
         doc: Doc = {
             "id": self.new_id("ii"), "object": "invoiceitem", "amount": amount,
-            "currency": currency.lower(), "customer": customer["id"], "date": now,
+            "currency": currency.lower(), "customer": customer["id"],
+            "customer_account": None, "date": now,
             "description": p.description, "discountable": p.discountable is not False,
             "discounts": [], "invoice": invoice["id"] if invoice else None, "livemode": False,
             "metadata": p.metadata or {}, "net_amount": amount,
@@ -591,6 +595,7 @@ class BillingMixin:
             "status": "draft",
             "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None,
                                    "paid_at": None, "voided_at": None},
+            "subscription": sub["id"] if sub else None,
             "subtotal": 0, "subtotal_excluding_tax": 0, "test_clock": customer["test_clock"],
             "total": 0, "total_discount_amounts": [], "total_excluding_tax": 0,
             "total_pretax_credit_amounts": [], "total_taxes": [],

@@ -215,9 +215,10 @@ class StripeBackend(BillingMixin, Backend):
                    if we["status"] == "enabled" and event_matches(we["enabled_events"],
                                                                   event_type)]
         event["pending_webhooks"] = len(targets)
-        self.save("events", event)
+        body = orjson.dumps(event)
+        # an event is a snapshot: later changes to the object must not reach it
+        self.save("events", orjson.loads(body))
         if targets:
-            body = orjson.dumps(event)
             for we in targets:
                 self.ctx.webhooks.enqueue(url=we["url"], body=body, event_id=event["id"],
                                           event_type=event_type, secret=we["_secret"])
@@ -569,6 +570,7 @@ class StripeBackend(BillingMixin, Backend):
             raise InvalidRequestError(
                 "The frozen time must be after the current frozen time of the test clock "
                 f"({doc['frozen_time']}).", param="frozen_time")
+        self._check_advance(doc, p.frozen_time)
         doc["status"] = "advancing"
         doc["status_details"] = {"advancing": {"target_frozen_time": p.frozen_time}}
         self.save("test_clocks", doc)
@@ -580,6 +582,24 @@ class StripeBackend(BillingMixin, Backend):
         self.save("test_clocks", doc)
         self.emit("test_helpers.test_clock.ready", doc)
         return doc
+
+    def _check_advance(self, clock: Doc, target: int) -> None:
+        """Stripe's limit: at most two intervals of the shortest subscription on the clock."""
+        from .billing import add_interval
+
+        limit = None
+        for sub in self.coll("subscriptions").values():
+            if sub["test_clock"] != clock["id"] or sub["status"] == "canceled":
+                continue
+            r = sub["items"]["data"][0]["price"]["recurring"]
+            two = add_interval(add_interval(clock["frozen_time"], r["interval"],
+                                            r["interval_count"]),
+                               r["interval"], r["interval_count"])
+            limit = two if limit is None else min(limit, two)
+        if limit is not None and target > limit:
+            raise InvalidRequestError(
+                "Cannot advance the test clock more than two intervals of the shortest "
+                f"subscription on it; advance to at most {limit}.", param="frozen_time")
 
     # -- time ------------------------------------------------------------------------------
     def tick(self, now: float) -> None:

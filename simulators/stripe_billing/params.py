@@ -15,6 +15,8 @@ Metadata = dict[str, str] | None
 Expand = list[str] | None
 Limit = Annotated[int, Field(ge=1, le=100)]
 Amount = Annotated[int, Field(ge=0, le=99_999_999_999)]
+Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
+Timestamp = Annotated[int, Field(ge=0, le=32503680000)]  # up to year 3000
 Text = Annotated[str, Field(max_length=5000)]
 Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[a-zA-Z]{3}$")]
 Interval = Literal["day", "week", "month", "year"]
@@ -55,7 +57,7 @@ class InvoiceSettingsParam(Nested):
 # -- customers ---------------------------------------------------------------------------
 class CustomerUpdate(Params):
     address: Address | None = None
-    balance: int | None = None
+    balance: Annotated[int, Field(ge=-99_999_999_999, le=99_999_999_999)] | None = None
     description: Text | None = None
     email: Annotated[str, Field(max_length=512)] | None = None
     invoice_prefix: Annotated[str, Field(min_length=3, max_length=12,
@@ -63,7 +65,7 @@ class CustomerUpdate(Params):
     invoice_settings: InvoiceSettingsParam | None = None
     metadata: Metadata = None
     name: Annotated[str, Field(max_length=256)] | None = None
-    next_invoice_sequence: Annotated[int, Field(ge=1)] | None = None
+    next_invoice_sequence: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
     phone: Annotated[str, Field(max_length=20)] | None = None
     preferred_locales: list[str] | None = None
     shipping: Shipping | None = None
@@ -181,7 +183,7 @@ class TaxRateList(ListParams):
 # -- subscriptions -----------------------------------------------------------------------
 class SubscriptionItemParam(Nested):
     price: str
-    quantity: Annotated[int, Field(ge=0)] | None = None
+    quantity: Count | None = None
     metadata: dict[str, str] | None = None
     tax_rates: list[str] | None = None
 
@@ -189,7 +191,7 @@ class SubscriptionItemParam(Nested):
 class SubscriptionItemUpdateParam(Nested):
     id: str | None = None
     price: str | None = None
-    quantity: Annotated[int, Field(ge=0)] | None = None
+    quantity: Count | None = None
     metadata: dict[str, str] | None = None
     tax_rates: list[str] | None = None
     deleted: bool | None = None
@@ -291,8 +293,8 @@ class MeterEventCreate(Params):
 
 # -- invoice items and invoices ----------------------------------------------------------
 class Period(Nested):
-    start: int
-    end: int
+    start: Timestamp
+    end: Timestamp
 
 
 class PricingParam(Nested):
@@ -306,9 +308,10 @@ class InvoiceItemUpdate(Params):
     metadata: Metadata = None
     period: Period | None = None
     pricing: PricingParam | None = None
-    quantity: Annotated[int, Field(ge=0)] | None = None
+    quantity: Count | None = None
     tax_rates: list[str] | None = None
-    unit_amount_decimal: Annotated[str, Field(pattern=r"^-?\d+(\.\d{1,12})?$")] | None = None
+    unit_amount_decimal: Annotated[str, Field(max_length=24,
+                                             pattern=r"^-?\d{1,12}(\.\d{1,12})?$")] | None = None
     expand: Expand = None
 
 
@@ -331,7 +334,7 @@ class InvoiceUpdate(Params):
     days_until_due: Annotated[int, Field(ge=0, le=365)] | None = None
     default_tax_rates: list[str] | None = None
     description: Annotated[str, Field(max_length=1500)] | None = None
-    due_date: int | None = None
+    due_date: Timestamp | None = None
     footer: Annotated[str, Field(max_length=5000)] | None = None
     metadata: Metadata = None
     expand: Expand = None
@@ -377,7 +380,7 @@ class CreditNoteLineParam(Nested):
     type: Literal["invoice_line_item", "custom_line_item"]
     invoice_line_item: str | None = None
     amount: Amount | None = None
-    quantity: Annotated[int, Field(ge=1)] | None = None
+    quantity: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
     unit_amount: Amount | None = None
     description: Annotated[str, Field(max_length=5000)] | None = None
     tax_rates: list[str] | None = None

@@ -74,7 +74,7 @@ def test_subscription_on_a_test_clock_cycles_with_grace(client: stripe.StripeCli
         "frozen_time": T0 + 31 * DAY + 3601})
     assert clock.status == "ready"
     final = client.v1.invoices.retrieve(draft.id, params={"expand": [
-        "customer", "parent.subscription_details.subscription"]})
+        "customer", "subscription", "parent.subscription_details.subscription"]})
     assert final.status == "open"
     assert final.number.endswith("-0002")
     assert final.status_transitions.finalized_at == T0 + 31 * DAY + 3600
