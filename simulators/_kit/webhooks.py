@@ -78,6 +78,8 @@ class Delivery:
 
 
 class WebhookDispatcher:
+    max_concurrent_attempts = 32
+
     def __init__(
         self,
         *,
@@ -101,6 +103,7 @@ class WebhookDispatcher:
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._inflight: set[asyncio.Task[None]] = set()
+        self._limit: asyncio.Semaphore | None = None
         self._pending = 0
 
     # -- producer side (sync) -------------------------------------------------------------
@@ -187,13 +190,20 @@ class WebhookDispatcher:
             now = time.monotonic()
             while self._heap and self._heap[0][0] <= now:
                 _, _, delivery = heapq.heappop(self._heap)
-                task = asyncio.create_task(self._attempt(delivery))
+                task = asyncio.create_task(self._limited(delivery))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
             timeout = (self._heap[0][0] - now) if self._heap else None
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
+
+    async def _limited(self, delivery: Delivery) -> None:
+        # bounded concurrency: thousands of simultaneous failing connects starve the event loop
+        if self._limit is None:
+            self._limit = asyncio.Semaphore(self.max_concurrent_attempts)
+        async with self._limit:
+            await self._attempt(delivery)
 
     async def _attempt(self, delivery: Delivery) -> None:
         assert self._client is not None

@@ -39,6 +39,8 @@ TRANSITIONS: dict[str, set[str]] = {
     "Captured": {"Captured", "Refunded"},
     "Refused": set(), "Error": set(), "Cancelled": set(), "Refunded": set(),
 }
+# bounds fan-out: every notification is delivered once per webhook
+MAX_WEBHOOKS_PER_MERCHANT = 10
 MODIFICATION_EVENT = {"capture": "CAPTURE", "refund": "REFUND", "cancel": "CANCELLATION"}
 MODIFICATION_FACT = {"capture": "payment.captured", "refund": "payment.refunded",
                      "cancel": "payment.cancelled"}
@@ -519,6 +521,10 @@ class AdyenBackend(Backend):
             raise ManagementError(400, "username must be a string")
         if password is not None and not isinstance(password, str):
             raise ManagementError(400, "password must be a string")
+        mine = [h for h in self.webhooks.values() if h["merchantId"] == merchant_id]
+        if len(mine) >= MAX_WEBHOOKS_PER_MERCHANT:
+            raise ManagementError(422, f"A merchant account can have at most "
+                                  f"{MAX_WEBHOOKS_PER_MERCHANT} webhooks")
         hook_id = "S2-" + self.new_psp()[:12]
         hook = {"id": hook_id, "merchantId": merchant_id, "type": hook_type, "url": url,
                 "active": active, "communicationFormat": body.get("communicationFormat",
