@@ -11,6 +11,7 @@ import httpx
 import pyodata
 import pytest
 import requests
+from starlette.applications import Starlette
 
 from simulators._kit import Served, build_app, serve_in_thread
 from simulators.s4hana_erp import Config, S4HanaSimulator
@@ -20,8 +21,13 @@ ROOT = "/sap/opu/odata/sap"
 
 
 @pytest.fixture(scope="session")
-def erp_server() -> Iterator[Served]:
-    with serve_in_thread(build_app(S4HanaSimulator(Config()))) as server:
+def erp_app() -> Starlette:
+    return build_app(S4HanaSimulator(Config()))
+
+
+@pytest.fixture(scope="session")
+def erp_server(erp_app: Starlette) -> Iterator[Served]:
+    with serve_in_thread(erp_app) as server:
         yield server
 
 
