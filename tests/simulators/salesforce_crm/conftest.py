@@ -44,6 +44,9 @@ class Org:
         # REQUESTS_CA_BUNDLE in the environment would override session.verify otherwise
         session.trust_env = False
         session.verify = self.ca
+        # one connection per request: an idle TLS keep-alive connection left behind by a test
+        # would hold up the server's graceful shutdown for its full timeout
+        session.headers["Connection"] = "close"
         return session
 
     def token(self) -> dict[str, Any]:
@@ -72,16 +75,15 @@ def trust(tls: TLSFiles) -> ssl.SSLContext:
 def served(tls: TLSFiles) -> Iterator[Org]:
     with serve_org(tls) as server, httpx.Client(base_url=server.url, verify=trust(tls),
                                                 timeout=10) as admin:
-        org = Org(server.url, str(tls.ca_cert), admin)
-        yield org
-        for session in org.sessions:  # open keep-alive connections would delay shutdown
-            session.close()
+        yield Org(server.url, str(tls.ca_cert), admin)
 
 
 @pytest.fixture
-def org(served: Org) -> Org:
+def org(served: Org) -> Iterator[Org]:
     served.admin.post("/_sim/reset").raise_for_status()
-    return served
+    yield served
+    while served.sessions:
+        served.sessions.pop().close()
 
 
 @pytest.fixture
