@@ -52,8 +52,7 @@ class AdyenSimulator(Simulator):
                                     idempotent=suffix != "/paymentMethods"))
         mgmt = openapi.management_operations()
         out.append(Endpoint("POST", "/v3/merchants/{merchantId}/webhooks", routes.set_up_webhook,
-                            operation=mgmt["/v3/merchants/{merchantId}/webhooks"],
-                            idempotent=True))
+                            operation=mgmt["/v3/merchants/{merchantId}/webhooks"]))
         path = "/v3/merchants/{merchantId}/webhooks/{webhookId}/generateHmac"
         out.append(Endpoint("POST", path, routes.generate_hmac, operation=mgmt[path]))
         return out

@@ -46,6 +46,13 @@ MODIFICATION_FACT = {"capture": "payment.captured", "refund": "payment.refunded"
                      "cancel": "payment.cancelled"}
 
 
+def _major(amount: dict[str, Any]) -> str:
+    """``amount`` in major units as text, with the currency's own number of decimals."""
+    exp = catalog.CURRENCY_EXPONENT[amount["currency"]]
+    whole, minor = divmod(amount["value"], 10**exp)
+    return f"{whole}.{minor:0{exp}d}" if exp else str(whole)
+
+
 class Config(SimulatorConfig):
     """Settings of the Adyen simulator (credentials, merchant accounts, webhook delivery)."""
 
@@ -126,6 +133,7 @@ class AdyenBackend(Backend):
                 "merchantReference": payment["merchantReference"],
                 "merchantAccount": payment["merchantAccount"],
                 "amount": amount["value"], "currency": amount["currency"],
+                "amountMajor": _major(amount),
                 "eventDate": self._now_date(), "at": self.clock.now(), **extra}
         self.ctx.facts.record(kind, payment["merchantReference"], **data)
         self.ctx.facts.record(kind, payment["pspReference"], **data)

@@ -129,3 +129,4 @@ def test_jpy_amounts_are_whole_yen(adyen: Adyen.Adyen, sim: httpx.Client) -> Non
     fact = sim.get("/_sim/await", params={"kind": "payment.authorised", "key": "ORDER-JPY",
                                           "timeout": 2}).json()["fact"]
     assert (fact["data"]["currency"], fact["data"]["amount"]) == ("JPY", 1500)
+    assert fact["data"]["amountMajor"] == "1500"
