@@ -209,7 +209,9 @@ class WebhookDispatcher:
         assert self._client is not None
         headers = {"Content-Type": delivery.content_type, "User-Agent": "o2c-harness-simulator"}
         if self.signer is not None:
-            headers.update(self.signer(delivery.body, delivery.secret, self.clock.now_int()))
+            # wall time, not the simulator clock: receivers check the signature's age
+            # against their own clocks (e.g. Stripe's 300 s tolerance)
+            headers.update(self.signer(delivery.body, delivery.secret, int(time.time())))
         started = time.perf_counter()
         attempt: dict[str, Any] = {"at": self.clock.now(), "status_code": None, "error": None}
         accepted = False

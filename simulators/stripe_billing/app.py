@@ -12,6 +12,7 @@ from pydantic import Field
 from starlette.requests import Request
 
 from simulators._kit import Endpoint, FaultDecision, Simulator, SimulatorConfig, SimulatorError
+from simulators._kit.base import Port
 
 from . import openapi
 from .errors import (
@@ -29,7 +30,7 @@ from .routes import handler, operations
 class Config(SimulatorConfig):
     """Settings of the Stripe simulator."""
 
-    port: int = 8102
+    port: Port = 8102
     api_keys: list[str] = Field(default_factory=lambda: ["sk_test_o2c_harness"],
                                 description="secret keys accepted (Bearer or Basic username)")
 
