@@ -163,9 +163,12 @@ Node = Literal | Property | Call | Compare | Logical | Not
 
 
 class _Parser:
+    MAX_DEPTH = 100  # nesting beyond this is an attack or a bug, not a filter
+
     def __init__(self, text: str) -> None:
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
 
     @property
     def tok(self) -> Token:
@@ -218,10 +221,16 @@ class _Parser:
         return node
 
     def unary(self) -> Node:
-        if self._is_word("not"):
-            tok = self._take()
-            return Not(self.unary(), tok.pos)
-        return self.primary()
+        self.depth += 1
+        try:
+            if self.depth > self.MAX_DEPTH:
+                raise FilterError("expression nested too deeply", self.tok.pos)
+            if self._is_word("not"):
+                tok = self._take()
+                return Not(self.unary(), tok.pos)
+            return self.primary()
+        finally:
+            self.depth -= 1
 
     def primary(self) -> Node:
         tok = self.tok

@@ -161,13 +161,13 @@ class Ledger:
             raise bad_request(AMOUNT_INVALID, f"Enter an amount in {name}",
                               propertyref=f"{type_name}/{name}")
         amount = Decimal(value)
+        if abs(amount) >= Decimal("1e13"):  # CURR 16,3 holds 13 integer digits
+            raise bad_request(AMOUNT_INVALID, f"Amount {amount} is too large",
+                              propertyref=f"{type_name}/{name}")
         places = CURRENCY_DECIMALS.get(currency, 2)
         if amount != amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):
             raise bad_request(AMOUNT_INVALID, f"Amount {amount} has too many decimal places for "
                               f"currency {currency} (maximum {places})",
-                              propertyref=f"{type_name}/{name}")
-        if abs(amount) >= Decimal("1e13"):
-            raise bad_request(AMOUNT_INVALID, f"Amount {amount} is too large",
                               propertyref=f"{type_name}/{name}")
         return amount
 
@@ -184,7 +184,7 @@ class Ledger:
         posting = midnight(data.get("PostingDate") or self.backend.today_ms())
         document = midnight(data.get("DocumentDate") or posting)
         day = date_of(posting)
-        if not 1900 <= day.year <= 9999:
+        if not 1900 <= day.year <= 9998:
             raise bad_request(PERIOD_CLOSED, f"Posting date {day} is outside the fiscal year "
                               "variant", propertyref=f"{type_name}/PostingDate")
         if self.period_closed(company.code, day.year, day.month):

@@ -138,3 +138,10 @@ def test_errors_name_the_problem(expression: str, fragment: str) -> None:
 def test_function_call_tree() -> None:
     assert parse_filter("startswith(Name, 'A')") == Call(
         "startswith", (Property("Name", 11), Literal("A", "string")), 0)
+
+
+def test_deep_nesting_is_refused_not_crashing() -> None:
+    with pytest.raises(FilterError, match="nested too deeply"):
+        parse_filter("(" * 500 + "Cleared" + ")" * 500)
+    with pytest.raises(FilterError, match="nested too deeply"):
+        parse_filter("not " * 500 + "Cleared")
