@@ -1,0 +1,130 @@
+"""CRM adapter in Salesforce REST's dialect: OAuth2 token endpoint (password grant of a
+connected app; ``instance_url`` from the token response), SOQL on ``/query`` with
+``nextRecordsUrl`` paging, errors as a JSON array of ``{message, errorCode, fields}``;
+``REQUEST_LIMIT_EXCEEDED`` is treated as transient. Change events are verified with the
+CRM's ``X-Sfdc-Signature: base64(HMAC-SHA256(secret, body))``."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+from typing import Any
+
+import httpx
+
+from ..settings import CrmSettings
+from .http import Adapter, RetryPolicy, TransientError, VendorError, parse_retry_after
+
+OPPORTUNITY_FIELDS = ("Id", "Name", "StageName", "IsWon", "Amount", "CurrencyIsoCode",
+                      "CloseDate", "LastModifiedDate", "AccountId", "Account.Name",
+                      "Account.BillingStreet", "Account.BillingCity",
+                      "Account.BillingPostalCode", "Account.BillingState",
+                      "Account.BillingCountry", "Account.VAT_Number__c",
+                      "Account.Legal_Entity__c", "Account.CurrencyIsoCode")
+ACCOUNT_FIELDS = ("Id", "Name", "BillingStreet", "BillingCity", "BillingPostalCode",
+                  "BillingState", "BillingCountry", "VAT_Number__c", "Legal_Entity__c",
+                  "CurrencyIsoCode", "LastModifiedDate")
+
+
+def valid_change_event_signature(body: bytes, header: str | None, secret: str) -> bool:
+    if not header:
+        return False
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected.decode(), header.strip())
+
+
+def soql_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class Salesforce(Adapter):
+    system = "crm"
+
+    def __init__(self, client: httpx.AsyncClient, policy: RetryPolicy,
+                 settings: CrmSettings) -> None:
+        super().__init__(client, policy)
+        self.settings = settings
+        self._token: str | None = None
+        self._instance_url: str | None = None
+        self._login = asyncio.Lock()
+
+    def vendor_error(self, response: httpx.Response) -> VendorError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        first = body[0] if isinstance(body, list) and body else (body or {})
+        code = first.get("errorCode") or first.get("error") or str(response.status_code)
+        message = first.get("message") or first.get("error_description") or response.text[:300]
+        return VendorError(self.system, response.status_code, code, message, body)
+
+    def check(self, response: httpx.Response) -> httpx.Response:
+        if response.status_code == 403 and b"REQUEST_LIMIT_EXCEEDED" in response.content:
+            raise TransientError(self.system, "REQUEST_LIMIT_EXCEEDED", status=403,
+                                 retry_after=parse_retry_after(
+                                     response.headers.get("retry-after")))
+        return super().check(response)
+
+    async def login(self) -> None:
+        s = self.settings
+        response = await self.send("POST", "/services/oauth2/token", data={
+            "grant_type": "password", "client_id": s.client_id,
+            "client_secret": s.client_secret, "username": s.username,
+            "password": s.password + s.security_token})
+        token = response.json()
+        self._token = token["access_token"]
+        self._instance_url = token.get("instance_url") or str(self.client.base_url)
+
+    async def _authed(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        for _ in range(2):
+            if self._token is None:
+                async with self._login:
+                    if self._token is None:
+                        await self.login()
+            url = path if path.startswith("http") else f"{self._instance_url}{path}"
+            headers = {"Authorization": f"Bearer {self._token}"}
+            try:
+                return await self.send(method, url, headers=headers, **kwargs)
+            except VendorError as err:
+                if err.status == 401:  # INVALID_SESSION_ID: the session expired, log in again
+                    self._token = None
+                    continue
+                raise
+        raise VendorError(self.system, 401, "INVALID_SESSION_ID", "could not log in")
+
+    async def query(self, soql: str) -> list[dict[str, Any]]:
+        """Every record of a SOQL query, following ``nextRecordsUrl``."""
+        v = self.settings.api_version
+        page = (await self._authed("GET", f"/services/data/v{v}/query",
+                                   params={"q": soql})).json()
+        records = list(page.get("records", []))
+        while not page.get("done", True) and page.get("nextRecordsUrl"):
+            page = (await self._authed("GET", page["nextRecordsUrl"])).json()
+            records.extend(page.get("records", []))
+        return records
+
+    async def closed_won_since(self, watermark: str | None) -> list[dict[str, Any]]:
+        """Closed Won opportunities modified after ``watermark`` (ISO datetime), oldest first."""
+        where = "StageName = 'Closed Won'"
+        if watermark:
+            where += f" AND LastModifiedDate > {watermark}"
+        return await self.query(f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity "
+                                f"WHERE {where} ORDER BY LastModifiedDate ASC LIMIT 200")
+
+    async def opportunity(self, opportunity_id: str) -> dict[str, Any] | None:
+        found = await self.query(f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity "
+                                 f"WHERE Id = {soql_quote(opportunity_id)}")
+        return found[0] if found else None
+
+    async def subscribe_change_events(self, url: str) -> dict[str, Any]:
+        """Register the change-event receiver (the simulator's stand-in for the streaming
+        API subscription; a real org is configured with CDC + a Pub/Sub client)."""
+        response = await self.send("POST", "/_sim/crm/subscriptions",
+                                   json={"url": url, "secret": self.settings.change_event_secret})
+        return response.json()  # type: ignore[no-any-return]
+
+    async def change_event_subscriptions(self) -> list[dict[str, Any]]:
+        response = await self.send("GET", "/_sim/crm/subscriptions")
+        return list(response.json().get("data", []))

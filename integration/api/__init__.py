@@ -1,0 +1,1 @@
+"""HTTP surface of the layer: the domain API, the webhook receivers, operations."""

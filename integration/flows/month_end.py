@@ -1,0 +1,398 @@
+"""Flow 3, month end: billing drafts an invoice → the layer holds it, gets tax from the tax
+engine (adds it to the invoice) and waits until the ERP customer exists in the company code
+→ finalizes it in billing → on ``invoice.finalized`` posts it to the ERP the wave plan names
+(billing invoice id as the external reference; guarded by the posting ledger) → commits the
+tax transaction → emits ``invoice.posted`` → applies payments that were waiting for it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from harness.canonical import INVOICE_TRANSITIONS, Erp, InvoicePosted, InvoiceStatus, transition
+
+from .. import correlation, records
+from ..adapters.http import AdapterError, TransientError, VendorError
+from ..adapters.money import text, to_minor
+from ..db.tables import CustomerRow, ErpPosting, InvoiceRow, utcnow
+from ..observability import get_logger
+from ..routing import RoutingError, route
+from ..services import Services
+from .onboarding import OnboardingError, ensure_erp_customer
+from .payments import apply_buffered
+
+log = get_logger("integration.month_end")
+OPEN_STATES = (InvoiceStatus.DRAFT.value, InvoiceStatus.HELD.value,
+               InvoiceStatus.TAX_DETERMINED.value)
+
+
+def _move(row: InvoiceRow, target: InvoiceStatus) -> None:
+    row.status = transition(INVOICE_TRANSITIONS, InvoiceStatus(row.status), target,
+                            "invoice").value
+
+
+def _ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value else None
+
+
+def invoice_view(row: InvoiceRow, refs: dict[str, str]) -> dict[str, Any]:
+    return {"id": row.id, "billing_invoice_id": row.billing_invoice_id, "number": row.number,
+            "customer_id": row.customer_id, "legal_entity": row.legal_entity, "erp": row.erp,
+            "company_code": row.company_code, "currency": row.currency,
+            "net_amount": row.net_amount, "tax_amount": row.tax_amount,
+            "gross_amount": row.net_amount + row.tax_amount, "status": row.status,
+            "hold_reasons": row.hold_reasons, "tax_transaction_code": row.tax_transaction_code,
+            "tax_committed": row.tax_committed, "erp_document": row.erp_document,
+            "billing_finalized_at": row.billing_finalized_at, "posted_at": row.posted_at,
+            "paid_at": row.paid_at, "correlation_id": row.correlation_id, "references": refs}
+
+
+def _customer_of(session: Any, billing_customer: str) -> CustomerRow | None:
+    cid = records.canonical_id(session, "customer", "billing", billing_customer)
+    return session.get(CustomerRow, cid) if cid else None
+
+
+async def track_invoice(services: Services, invoice: dict[str, Any]) -> str | None:
+    """Create (or return) the layer's record of a billing invoice; None when the customer is
+    not one of ours. The invoice joins its customer's flow (correlation id)."""
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == invoice["id"]))
+        if row is not None:
+            return row.correlation_id
+        customer = _customer_of(session, invoice["customer"])
+        if customer is None:
+            records.step(session, invoice["id"], "billing.invoice_ignored", "billing",
+                         reason="customer not onboarded by this layer")
+            return None
+        row = InvoiceRow(id=records.new_id("inv"), billing_invoice_id=invoice["id"],
+                         number=invoice.get("number"), customer_id=customer.id,
+                         legal_entity=customer.legal_entity,
+                         currency=invoice["currency"].upper(),
+                         net_amount=int(invoice.get("total") or 0),
+                         status=InvoiceStatus.DRAFT.value, hold_reasons=[],
+                         correlation_id=customer.correlation_id)
+        session.add(row)
+        records.link(session, "invoice", row.id, "billing", invoice["id"])
+        with correlation.bound(customer.correlation_id):
+            records.step(session, customer.id, "billing.invoice_drafted", "billing",
+                         subject=invoice["id"], at=_ts(invoice.get("created")),
+                         total=invoice.get("total"), status=invoice.get("status"))
+        return customer.correlation_id
+
+
+async def on_invoice_created(services: Services, invoice: dict[str, Any]) -> None:
+    if await track_invoice(services, invoice) is None:
+        return
+    async with services.lock(f"invoice:{invoice['id']}"):
+        async with services.unit() as session:
+            row = session.scalar(select(InvoiceRow).where(
+                InvoiceRow.billing_invoice_id == invoice["id"]))
+            assert row is not None
+            if row.status != InvoiceStatus.DRAFT.value or invoice.get("status") != "draft":
+                return
+        held = await services.adapters.billing.hold_invoice(invoice["id"])
+        async with services.unit() as session:
+            row = session.scalar(select(InvoiceRow).where(
+                InvoiceRow.billing_invoice_id == invoice["id"]))
+            assert row is not None
+            if held.get("status") == "draft":
+                _move(row, InvoiceStatus.HELD)
+                row.hold_reasons = ["tax", "erp_customer"]
+                records.step(session, row.customer_id, "billing.invoice_held", "billing",
+                             subject=invoice["id"], reasons=row.hold_reasons)
+    await advance_invoice(services, invoice["id"])
+
+
+async def advance_invoice(services: Services, billing_invoice_id: str) -> None:
+    """Move a held invoice on as far as it can go: tax, ERP customer, finalize."""
+    async with services.lock(f"invoice:{billing_invoice_id}"):
+        async with services.unit() as session:
+            row = session.scalar(select(InvoiceRow).where(
+                InvoiceRow.billing_invoice_id == billing_invoice_id))
+            if row is None or row.status not in OPEN_STATES:
+                return
+            needs_tax = row.tax_transaction_code is None
+            customer_id = row.customer_id
+        if needs_tax and not await _determine_tax(services, billing_invoice_id):
+            return
+        try:
+            await ensure_erp_customer(services, customer_id, utcnow())
+        except (OnboardingError, RoutingError) as err:
+            async with services.unit() as session:
+                row = session.scalar(select(InvoiceRow).where(
+                    InvoiceRow.billing_invoice_id == billing_invoice_id))
+                assert row is not None
+                if "erp_customer" not in row.hold_reasons:
+                    row.hold_reasons = [*row.hold_reasons, "erp_customer"]
+                records.step(session, customer_id, "invoice.waiting_for_erp_customer",
+                             "integration", subject=billing_invoice_id, reason=str(err))
+            return
+        finalized = await services.adapters.billing.finalize_invoice(billing_invoice_id)
+        async with services.unit() as session:
+            row = session.scalar(select(InvoiceRow).where(
+                InvoiceRow.billing_invoice_id == billing_invoice_id))
+            assert row is not None
+            row.hold_reasons = []
+            _mark_finalized(session, row, finalized)
+    await post_invoice(services, billing_invoice_id)
+
+
+async def _determine_tax(services: Services, billing_invoice_id: str) -> bool:
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        assert row is not None
+        customer = session.get_one(CustomerRow, row.customer_id)
+        tax_company = services.settings.tax.company_by_country.get(
+            customer.country, services.settings.tax.default_company)
+        args = dict(code=billing_invoice_id, company_code=tax_company,
+                    customer_code=customer.id, currency=row.currency,
+                    net_minor=row.net_amount, on=utcnow().date(),
+                    address=dict(customer.address), tax_code=services.settings.tax.tax_code)
+        customer_id = row.customer_id
+    try:
+        transaction = await services.adapters.tax.determine_tax(**args)  # type: ignore[arg-type]
+    except AdapterError as err:
+        async with services.unit() as session:
+            records.exception(session, billing_invoice_id, "tax_determination_failed", "tax",
+                              str(err))
+        return False
+    tax_minor = to_minor(transaction.get("totalTax") or 0, str(args["currency"]))
+    if tax_minor:
+        invoice = await services.adapters.billing.get_invoice(billing_invoice_id)
+        await services.adapters.billing.add_tax_line(
+            invoice=invoice, amount=tax_minor, transaction_code=transaction["code"],
+            description=f"Tax ({transaction.get('code')})")
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        assert row is not None
+        row.tax_amount = tax_minor
+        row.tax_transaction_code = transaction["code"]
+        row.tax_company_code = str(args["company_code"])
+        row.hold_reasons = [r for r in row.hold_reasons if r != "tax"]
+        _move(row, InvoiceStatus.TAX_DETERMINED)
+        records.step(session, customer_id, "tax.determined", "tax", subject=billing_invoice_id,
+                     transaction=transaction["code"], total_tax=transaction.get("totalTax"))
+        if tax_minor:
+            records.step(session, customer_id, "billing.tax_added", "billing",
+                         subject=billing_invoice_id, amount=tax_minor)
+    return True
+
+
+def _mark_finalized(session: Any, row: InvoiceRow, invoice: dict[str, Any]) -> None:
+    if invoice.get("status") in ("draft", None) or row.status in (
+            InvoiceStatus.FINALIZED.value, InvoiceStatus.POSTED.value, InvoiceStatus.PAID.value):
+        return
+    _move(row, InvoiceStatus.FINALIZED)
+    row.number = invoice.get("number")
+    row.billing_finalized_at = _ts((invoice.get("status_transitions") or {}).get(
+        "finalized_at")) or utcnow()
+    billed_gross = int(invoice.get("total") or 0)
+    if billed_gross != row.net_amount + row.tax_amount:
+        records.exception(session, row.billing_invoice_id, "amount_mismatch", "billing",
+                          f"billing total {billed_gross} ≠ net {row.net_amount} + tax "
+                          f"{row.tax_amount}")
+    records.step(session, row.customer_id, "billing.invoice_finalized", "billing",
+                 subject=row.billing_invoice_id, at=row.billing_finalized_at,
+                 number=row.number, total=billed_gross)
+
+
+async def on_invoice_finalized(services: Services, invoice: dict[str, Any]) -> None:
+    if await track_invoice(services, invoice) is None:
+        return
+    async with services.lock(f"invoice:{invoice['id']}"), services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == invoice["id"]))
+        assert row is not None
+        if row.status in OPEN_STATES and row.tax_transaction_code is None:
+            # finalized by billing itself (a subscription's first invoice): tax as billed
+            row.net_amount = int(invoice.get("total_excluding_tax") or invoice["total"])
+            row.tax_amount = int(invoice["total"]) - row.net_amount
+            records.step(session, row.customer_id, "tax.as_billed", "billing",
+                         subject=row.billing_invoice_id,
+                         reason=f"finalized by billing ({invoice.get('billing_reason')}) "
+                                "without a tax hold")
+        _mark_finalized(session, row, invoice)
+    await post_invoice(services, invoice["id"])
+
+
+async def post_invoice(services: Services, billing_invoice_id: str) -> None:
+    """Post a finalized invoice once, in the ERP of its legal entity at finalization."""
+    async with services.lock(f"invoice:{billing_invoice_id}"):
+        async with services.unit() as session:
+            row = session.scalar(select(InvoiceRow).where(
+                InvoiceRow.billing_invoice_id == billing_invoice_id))
+            if row is None or row.status != InvoiceStatus.FINALIZED.value:
+                return
+            if row.net_amount + row.tax_amount <= 0:
+                if "zero_amount" not in row.hold_reasons:
+                    row.hold_reasons = ["zero_amount"]
+                    records.step(session, row.customer_id, "erp.posting_not_required",
+                                 "integration", subject=billing_invoice_id)
+                return
+            ledger = session.get(ErpPosting, billing_invoice_id)
+            if ledger is not None and ledger.status == "rejected":
+                return
+            finalized_at = row.billing_finalized_at or utcnow()
+            customer_id = row.customer_id
+        try:
+            target, erp_customer = await ensure_erp_customer(services, customer_id,
+                                                             finalized_at)
+        except (OnboardingError, RoutingError) as err:
+            async with services.unit() as session:
+                records.exception(session, billing_invoice_id, "erp_customer_missing",
+                                  "integration", str(err))
+            return
+        await _post(services, billing_invoice_id, target.erp, target.company_code,
+                    erp_customer, finalized_at)
+
+
+async def _post(services: Services, billing_invoice_id: str, erp: str, company_code: str,
+                erp_customer: str, finalized_at: datetime) -> None:
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        assert row is not None
+        ledger = session.get(ErpPosting, billing_invoice_id)
+        if ledger is None:
+            ledger = ErpPosting(billing_invoice_id=billing_invoice_id, erp=erp,
+                                company_code=company_code, status="attempting", attempts=0,
+                                correlation_id=row.correlation_id)
+            session.add(ledger)
+        erp, company_code = ledger.erp, ledger.company_code  # a started posting keeps its ERP
+        ledger.attempts += 1
+        ledger.status = "attempting" if ledger.status != "posted" else "posted"
+        amounts = (row.currency, row.net_amount, row.tax_amount, row.number or "")
+        attempted_before = ledger.attempts > 1
+    currency, net, tax, number = amounts
+    try:
+        if erp == "cloud_erp":
+            doc = await services.adapters.cloud_erp.post_invoice(
+                company_code=company_code, customer=erp_customer,
+                reference=(number or billing_invoice_id)[:16],
+                billing_invoice_id=billing_invoice_id, at=finalized_at, currency=currency,
+                gross=text(net + tax, currency), tax=text(tax, currency),
+                net=text(net, currency))
+            document, year, queued = doc["AccountingDocument"], doc.get("FiscalYear"), None
+        else:
+            legacy = services.adapters.legacy_erp
+            found = await legacy.find_posting(company_code, erp_customer, billing_invoice_id) \
+                if attempted_before else None  # no idempotency: look before posting again
+            invoice_date = finalized_at.date()
+            result = {"Status": "QUEUED" if found.get("Status") == "QUEUED" else "POSTED",
+                      **found} if found else await legacy.post_invoice(
+                company_code=company_code, customer=erp_customer, reference=billing_invoice_id,
+                invoice_date=invoice_date, due_date=invoice_date + timedelta(
+                    days=services.settings.billing.days_until_due),
+                currency=currency, net=text(net, currency), tax=text(tax, currency),
+                gross=text(net + tax, currency))
+            document, year = result.get("DocumentNumber") or None, result.get("FiscalYear")
+            queued = result.get("QueueTicket") if result.get("Status") == "QUEUED" else None
+    except VendorError as err:
+        async with services.unit() as session:
+            ledger = session.get_one(ErpPosting, billing_invoice_id)
+            ledger.status = "rejected"
+            records.exception(session, billing_invoice_id, "erp_posting_rejected", erp,
+                              str(err))
+            records.step(session, billing_invoice_id, "erp.posting_rejected", erp,
+                         subject=billing_invoice_id, code=err.code)
+        return
+    except (TransientError, AdapterError) as err:
+        async with services.unit() as session:
+            records.exception(session, billing_invoice_id, "erp_posting_delayed", erp, str(err))
+        return
+    await _posted(services, billing_invoice_id, erp, company_code, document, year, queued)
+
+
+async def _posted(services: Services, billing_invoice_id: str, erp: str, company_code: str,
+                  document: str | None, year: str | None, queued: str | None) -> None:
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        assert row is not None
+        ledger = session.get_one(ErpPosting, billing_invoice_id)
+        if document is None:
+            ledger.status, ledger.queue_ticket = "queued", queued
+            if "erp_queued" not in row.hold_reasons:
+                row.hold_reasons = ["erp_queued"]
+                records.step(session, row.customer_id, "erp.posting_queued", erp,
+                             subject=billing_invoice_id, ticket=queued)
+            return
+        ledger.status, ledger.document, ledger.fiscal_year = "posted", document, year
+        row.erp, row.company_code = erp, company_code
+        row.erp_document, row.erp_fiscal_year = document, year
+        row.posted_at = utcnow()
+        row.hold_reasons = []
+        _move(row, InvoiceStatus.POSTED)
+        records.link(session, "invoice", row.id, erp, document, company_code)
+        records.resolve_exceptions(session, billing_invoice_id, "erp_posting_delayed")
+        records.step(session, row.customer_id, "erp.invoice_posted", erp,
+                     subject=billing_invoice_id, document=document, company_code=company_code)
+        services.metrics.postings.labels(erp).inc()
+        if row.billing_finalized_at:
+            services.metrics.posting_latency.observe(
+                (row.posted_at - row.billing_finalized_at).total_seconds())
+        tax_code, tax_company = row.tax_transaction_code, row.tax_company_code
+    if tax_code and tax_company:
+        await _commit_tax(services, billing_invoice_id, tax_company, tax_code)
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        assert row is not None and row.erp_document is not None
+        services.bus.emit(session, billing_invoice_id, InvoicePosted(
+            invoice_id=row.id, billing_invoice_id=billing_invoice_id,
+            erp=Erp(erp), company_code=company_code,
+            erp_document=row.erp_document, currency=row.currency, net_amount=row.net_amount,
+            tax_amount=row.tax_amount, gross_amount=row.net_amount + row.tax_amount))
+    log.info("invoice posted", billing_invoice_id=billing_invoice_id, erp=erp,
+             document=document)
+    await apply_buffered(services, billing_invoice_id)
+
+
+async def _commit_tax(services: Services, billing_invoice_id: str, company: str,
+                      code: str) -> None:
+    try:
+        await services.adapters.tax.commit(company, code)
+    except AdapterError as err:
+        async with services.unit() as session:
+            records.exception(session, billing_invoice_id, "tax_commit_failed", "tax", str(err))
+        return
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        assert row is not None
+        row.tax_committed = True
+        records.step(session, row.customer_id, "tax.committed", "tax",
+                     subject=billing_invoice_id, transaction=code)
+
+
+async def check_queued_posting(services: Services, billing_invoice_id: str) -> None:
+    """A legacy posting queued outside the batch window: booked yet?"""
+    async with services.unit() as session:
+        ledger = session.get(ErpPosting, billing_invoice_id)
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        if ledger is None or row is None or ledger.status != "queued":
+            return
+        customer = records.external_id(session, "customer", row.customer_id, ledger.erp,
+                                       ledger.company_code)
+        company = ledger.company_code
+    if customer is None:
+        return
+    found = await services.adapters.legacy_erp.find_posting(company, customer,
+                                                            billing_invoice_id)
+    if found and found.get("DocumentNumber"):
+        await _posted(services, billing_invoice_id, "legacy_erp", company,
+                      found["DocumentNumber"], found.get("FiscalYear"), None)
+
+
+def posting_date(at: datetime | None) -> date:
+    return (at or utcnow()).date()
+
+
+__all__ = ["advance_invoice", "check_queued_posting", "invoice_view", "on_invoice_created",
+           "on_invoice_finalized", "post_invoice", "route"]

@@ -1,0 +1,134 @@
+"""Flow 2: subscriptions and usage. ``POST /subscriptions`` creates the subscription in
+billing for an onboarded customer (send_invoice, the layer finalizes month-end invoices);
+``POST /usage`` reports metered usage as billing meter events, once per idempotency key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from harness.canonical import OnboardingStatus, SubscriptionStatus
+
+from .. import correlation, records
+from ..db.tables import CustomerRow, SubscriptionRow, UsageRow, utcnow
+from ..services import Services
+
+
+class SubscriptionItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, description="billing price id or price lookup key")
+    quantity: int | None = Field(default=None, ge=0)
+
+
+class SubscriptionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: str
+    items: list[SubscriptionItem] = Field(min_length=1, max_length=20)
+
+
+class UsageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: str
+    meter_event_name: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(ge=0)
+    occurred_at: AwareDatetime | None = None
+    idempotency_key: str = Field(min_length=1, max_length=100)
+
+
+class NotFound(LookupError):
+    pass
+
+
+class NotReady(RuntimeError):
+    """The customer exists but is not onboarded yet."""
+
+
+def _onboarded(session: Any, customer_id: str) -> tuple[CustomerRow, str]:
+    customer = session.get(CustomerRow, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    billing = records.external_id(session, "customer", customer_id, "billing")
+    if customer.status != OnboardingStatus.ONBOARDED.value or billing is None:
+        raise NotReady(f"customer {customer_id} is {customer.status}, not onboarded")
+    return customer, billing
+
+
+def subscription_view(row: SubscriptionRow) -> dict[str, Any]:
+    return {"id": row.id, "customer_id": row.customer_id, "price_id": row.price_id,
+            "quantity": row.quantity, "metered": row.metered, "status": row.status,
+            "billing_subscription_id": row.billing_subscription_id,
+            "correlation_id": row.correlation_id, "created_at": row.created_at.isoformat()}
+
+
+async def create_subscription(services: Services, request: SubscriptionRequest,
+                              key: str) -> dict[str, Any]:
+    async with services.unit() as session:
+        customer, billing_customer = _onboarded(session, request.customer_id)
+        flow = customer.correlation_id
+    with correlation.bound(flow):
+        items: list[dict[str, Any]] = []
+        metered = False
+        for item in request.items:
+            price = await services.adapters.billing.resolve_price(item.plan)
+            usage_type = (price.get("recurring") or {}).get("usage_type", "licensed")
+            metered = metered or usage_type == "metered"
+            entry: dict[str, Any] = {"price": price["id"]}
+            if usage_type != "metered":
+                entry["quantity"] = item.quantity if item.quantity is not None else 1
+            items.append(entry)
+        sub_id = records.new_id("sub")
+        created = await services.adapters.billing.create_subscription(
+            key=key, customer=billing_customer, items=items,
+            days_until_due=services.settings.billing.days_until_due,
+            metadata={"canonical_id": sub_id, "customer_id": request.customer_id,
+                      "correlation_id": flow})
+        async with services.unit() as session:
+            existing = session.scalar(select(SubscriptionRow).where(
+                SubscriptionRow.billing_subscription_id == created["id"]))
+            if existing is not None:  # the same request again: billing replayed its answer
+                return subscription_view(existing)
+            row = SubscriptionRow(id=sub_id, customer_id=request.customer_id,
+                                  price_id=",".join(i["price"] for i in items),
+                                  quantity=sum(i.get("quantity", 0) for i in items),
+                                  metered=metered, status=SubscriptionStatus.ACTIVE.value,
+                                  billing_subscription_id=created["id"], correlation_id=flow)
+            session.add(row)
+            records.link(session, "subscription", sub_id, "billing", created["id"])
+            records.step(session, request.customer_id, "billing.subscription_created",
+                         "billing", subject=sub_id, billing_subscription_id=created["id"])
+            return subscription_view(row)
+
+
+async def report_usage(services: Services, request: UsageRequest) -> dict[str, Any]:
+    async with services.unit() as session:
+        existing = session.scalar(select(UsageRow).where(
+            UsageRow.idempotency_key == request.idempotency_key))
+        customer, billing_customer = _onboarded(session, request.customer_id)
+        flow = customer.correlation_id
+        if existing is None:
+            existing = UsageRow(id=records.new_id("use"), customer_id=request.customer_id,
+                                meter_event_name=request.meter_event_name,
+                                quantity=request.quantity,
+                                occurred_at=request.occurred_at or utcnow(),
+                                idempotency_key=request.idempotency_key, correlation_id=flow)
+            session.add(existing)
+        usage_id, occurred = existing.id, existing.occurred_at
+        reported = existing.reported
+    if not reported:
+        with correlation.bound(flow):
+            await services.adapters.billing.record_meter_event(
+                identifier=request.idempotency_key, event_name=request.meter_event_name,
+                customer=billing_customer, value=request.quantity,
+                timestamp=int(occurred.timestamp()))
+            async with services.unit() as session:
+                row = session.get_one(UsageRow, usage_id)
+                row.reported = True
+                records.step(session, request.customer_id, "billing.usage_reported",
+                             "billing", subject=usage_id, quantity=request.quantity,
+                             meter=request.meter_event_name)
+    return {"id": usage_id, "customer_id": request.customer_id,
+            "meter_event_name": request.meter_event_name, "quantity": request.quantity,
+            "occurred_at": occurred.isoformat(), "idempotency_key": request.idempotency_key,
+            "reported": True, "correlation_id": flow}

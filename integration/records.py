@@ -1,0 +1,155 @@
+"""The layer's bookkeeping on its own database: cross-references, timeline, exceptions,
+idempotency keys, the webhook inbox and emitted events. Every function takes the session of
+the caller's unit of work, so a state change and its bookkeeping commit together."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import correlation
+from .db.tables import (
+    CrossReference,
+    EventRecord,
+    ExceptionRecord,
+    IdempotencyRecord,
+    InboxMessage,
+    TimelineStep,
+    utcnow,
+)
+
+
+def new_id(prefix: str) -> str:
+    """A canonical id: ``<prefix>_<32 hex>``."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+# -- cross-references --------------------------------------------------------------------------
+def link(session: Session, entity: str, canonical_id: str, system: str, external_id: str,
+         scope: str = "") -> None:
+    existing = session.scalar(select(CrossReference).where(
+        CrossReference.entity == entity, CrossReference.canonical_id == canonical_id,
+        CrossReference.system == system, CrossReference.scope == scope))
+    if existing is not None:
+        existing.external_id = external_id
+        return
+    session.add(CrossReference(entity=entity, canonical_id=canonical_id, system=system,
+                               external_id=external_id, scope=scope,
+                               correlation_id=correlation.current_id()))
+
+
+def external_id(session: Session, entity: str, canonical_id: str, system: str,
+                scope: str = "") -> str | None:
+    return session.scalar(select(CrossReference.external_id).where(
+        CrossReference.entity == entity, CrossReference.canonical_id == canonical_id,
+        CrossReference.system == system, CrossReference.scope == scope))
+
+
+def canonical_id(session: Session, entity: str, system: str, external: str) -> str | None:
+    return session.scalar(select(CrossReference.canonical_id).where(
+        CrossReference.entity == entity, CrossReference.system == system,
+        CrossReference.external_id == external))
+
+
+def references(session: Session, entity: str, canonical: str) -> dict[str, str]:
+    rows = session.scalars(select(CrossReference).where(
+        CrossReference.entity == entity, CrossReference.canonical_id == canonical))
+    return {(f"{r.system}:{r.scope}" if r.scope else r.system): r.external_id for r in rows}
+
+
+# -- timeline and exceptions -------------------------------------------------------------------
+def step(session: Session, business_key: str, name: str, system: str, *,
+         subject: str | None = None, at: datetime | None = None,
+         **detail: Any) -> None:
+    """Record one step of a business flow (what happened, in which system, when, under which
+    correlation id)."""
+    session.add(TimelineStep(business_key=business_key, subject=subject, step=name,
+                             system=system, at=at or utcnow(),
+                             correlation_id=correlation.current_id(),
+                             detail=orjson.loads(orjson.dumps(detail, default=str))))
+
+
+def timeline(session: Session, key: str) -> list[TimelineStep]:
+    keys = {key}
+    for entity in ("customer", "invoice", "payment", "subscription"):
+        for system in ("crm", "billing", "payments", "cloud_erp", "legacy_erp"):
+            found = canonical_id(session, entity, system, key)
+            if found:
+                keys.add(found)
+    rows = session.scalars(select(TimelineStep).where(or_(
+        TimelineStep.business_key.in_(keys), TimelineStep.subject.in_(keys))).order_by(
+        TimelineStep.at, TimelineStep.id))
+    return list(rows)
+
+
+def exception(session: Session, business_key: str, kind: str, system: str,
+              message: str) -> ExceptionRecord:
+    record = ExceptionRecord(business_key=business_key, kind=kind, system=system,
+                             message=message[:4000], correlation_id=correlation.current_id())
+    session.add(record)
+    return record
+
+
+def resolve_exceptions(session: Session, business_key: str, kind: str) -> None:
+    for record in session.scalars(select(ExceptionRecord).where(
+            ExceptionRecord.business_key == business_key, ExceptionRecord.kind == kind,
+            ExceptionRecord.resolved.is_(False))):
+        record.resolved = True
+
+
+# -- idempotency -------------------------------------------------------------------------------
+class IdempotencyConflict(Exception):
+    """The key was used before with a different request."""
+
+
+def request_hash(payload: Any) -> str:
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def idempotent_result(session: Session, scope: str, key: str,
+                      payload: Any) -> IdempotencyRecord | None:
+    record = session.get(IdempotencyRecord, f"{scope}:{key}")
+    if record is not None and record.request_hash != request_hash(payload):
+        raise IdempotencyConflict(key)
+    return record
+
+
+def remember(session: Session, scope: str, key: str, payload: Any, status_code: int,
+             response: dict[str, Any]) -> None:
+    session.merge(IdempotencyRecord(key=f"{scope}:{key}", request_hash=request_hash(payload),
+                                    status_code=status_code, response=response))
+
+
+# -- inbox -------------------------------------------------------------------------------------
+def receive(session: Session, source: str, event_id: str, event_type: str,
+            payload: dict[str, Any]) -> bool:
+    """Store a webhook once; False when this event id was already received (a duplicate)."""
+    message_id = f"{source}:{event_id}"
+    existing = session.get(InboxMessage, message_id)
+    if existing is not None:
+        existing.duplicates += 1
+        return False
+    try:
+        with session.begin_nested():
+            session.add(InboxMessage(id=message_id, source=source, event_type=event_type,
+                                     payload=payload, correlation_id=correlation.current_id()))
+    except IntegrityError:  # a concurrent delivery of the same event won the race
+        return False
+    return True
+
+
+# -- events ------------------------------------------------------------------------------------
+def record_event(session: Session, event_id: str, type_: str, business_key: str,
+                 occurred_at: datetime, payload: dict[str, Any]) -> EventRecord:
+    record = EventRecord(id=event_id, type=type_, business_key=business_key,
+                         correlation_id=correlation.current_id(), occurred_at=occurred_at,
+                         payload=payload, published_at=None)
+    session.add(record)
+    return record

@@ -1,0 +1,54 @@
+"""Routing by legal entity: the wave plan says, per legal entity, which ERP (and company
+code) takes its postings from which moment on. The latest entry in effect wins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .db.tables import WavePlanEntry as WaveRow
+from .settings import WavePlanEntry
+
+
+@dataclass(frozen=True)
+class Route:
+    legal_entity: str
+    erp: str
+    company_code: str
+    effective_at: datetime
+
+
+class RoutingError(LookupError):
+    """No wave plan entry covers the legal entity at that moment."""
+
+
+def wave_plan(session: Session) -> list[Route]:
+    rows = session.scalars(select(WaveRow).order_by(WaveRow.legal_entity, WaveRow.effective_at))
+    return [Route(r.legal_entity, r.erp, r.company_code, r.effective_at) for r in rows]
+
+
+def replace_wave_plan(session: Session, entries: list[WavePlanEntry]) -> None:
+    session.execute(delete(WaveRow))
+    session.flush()
+    for e in entries:
+        session.add(WaveRow(legal_entity=e.legal_entity, erp=e.erp,
+                            company_code=e.company_code, effective_at=e.effective_at))
+
+
+def seed_wave_plan(session: Session, entries: list[WavePlanEntry]) -> None:
+    """Install the configured plan on an empty table (a plan changed by PUT /routing stays)."""
+    if session.scalar(select(WaveRow).limit(1)) is None:
+        replace_wave_plan(session, entries)
+
+
+def route(session: Session, legal_entity: str, at: datetime) -> Route:
+    row = session.scalar(select(WaveRow).where(
+        WaveRow.legal_entity == legal_entity, WaveRow.effective_at <= at).order_by(
+        WaveRow.effective_at.desc()).limit(1))
+    if row is None:
+        raise RoutingError(f"no ERP in the wave plan for legal entity {legal_entity!r} at "
+                           f"{at.isoformat()}")
+    return Route(row.legal_entity, row.erp, row.company_code, row.effective_at)

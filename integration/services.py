@@ -1,0 +1,111 @@
+"""Everything a flow needs, built once per app and passed explicitly: settings, database,
+adapters (one client factory, one retry policy), event bus, metrics, per-key locks and the
+background job queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session
+
+from . import correlation
+from .adapters.adyen import AdyenManagement
+from .adapters.avatax import AvaTax
+from .adapters.http import RetryPolicy, make_client
+from .adapters.legacy_erp import LegacyErp
+from .adapters.s4hana import S4Hana
+from .adapters.salesforce import Salesforce
+from .adapters.stripe import StripeBilling
+from .db import Database
+from .events import EventBus
+from .observability import Metrics, get_logger
+from .settings import Settings
+
+log = get_logger("integration.jobs")
+Job = Callable[[], Awaitable[None]]
+
+
+class Adapters:
+    def __init__(self, settings: Settings, metrics: Metrics,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        policy = RetryPolicy(settings.retry, metrics)
+        r = settings.retry
+
+        def client(system: str, url: str, **kw: Any) -> httpx.AsyncClient:
+            return make_client(system, url, settings=r, metrics=metrics, transport=transport,
+                               **kw)
+
+        s = settings
+        self.crm = Salesforce(client("crm", s.crm.url), policy, s.crm)
+        self.billing = StripeBilling(client(
+            "billing", s.billing.url, headers={"Authorization": f"Bearer {s.billing.api_key}"}),
+            policy)
+        self.tax = AvaTax(client("tax", s.tax.url, auth=httpx.BasicAuth(
+            s.tax.account_id, s.tax.license_key)), policy)
+        self.payments = AdyenManagement(client(
+            "payments", s.payments.url, headers={"X-API-Key": s.payments.api_key}), policy)
+        self.cloud_erp = S4Hana(client("cloud_erp", s.cloud_erp.url, auth=httpx.BasicAuth(
+            s.cloud_erp.username, s.cloud_erp.password)), policy,
+            sap_client=s.cloud_erp.sap_client, payment_terms=s.cloud_erp.payment_terms)
+        self.legacy_erp = LegacyErp(client("legacy_erp", s.legacy_erp.url, auth=httpx.BasicAuth(
+            s.legacy_erp.username, s.legacy_erp.password)), policy)
+
+    async def aclose(self) -> None:
+        for adapter in (self.crm, self.billing, self.tax, self.payments, self.cloud_erp,
+                        self.legacy_erp):
+            await adapter.aclose()
+
+
+class Services:
+    def __init__(self, settings: Settings,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.db = Database(settings.database_url)
+        self.adapters = Adapters(settings, self.metrics, transport)
+        self.bus = EventBus()
+        self.webhook_secrets: dict[str, str] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._jobs: set[asyncio.Task[None]] = set()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Session]:
+        """A unit of work: commit, then publish the events it emitted."""
+        with self.db.session() as session:
+            yield session
+            events = session.info.pop("o2c_events", [])
+        await self.bus.publish_committed(events)
+
+    def lock(self, key: str) -> asyncio.Lock:
+        """Serialises the work on one business key (an invoice, a customer)."""
+        return self._locks[key]
+
+    def spawn(self, name: str, job: Job, correlation_id: str | None = None) -> None:
+        """Run ``job`` in the background under the current (or given) correlation id."""
+        trace = correlation.start(correlation_id) if correlation_id else correlation.current()
+
+        async def run() -> None:
+            with correlation.bound(trace):
+                try:
+                    await job()
+                except Exception:
+                    log.exception("background job failed", job=name)
+
+        task = asyncio.get_running_loop().create_task(run(), name=name)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        if self._jobs:
+            await asyncio.wait(list(self._jobs), timeout=timeout)
+
+    async def aclose(self) -> None:
+        for task in list(self._jobs):
+            task.cancel()
+        await self.adapters.aclose()
+        self.db.dispose()
