@@ -585,7 +585,7 @@ class StripeBackend(BillingMixin, Backend):
 
     def _check_advance(self, clock: Doc, target: int) -> None:
         """Stripe's limit: at most two intervals of the shortest subscription on the clock."""
-        from .billing import add_interval
+        from .pricing import add_interval
 
         limit = None
         for sub in self.coll("subscriptions").values():
