@@ -102,16 +102,7 @@ def _stable_headers(response: httpx.Response) -> dict[str, str]:
             if k.lower() not in _VOLATILE_HEADERS}
 
 
-def capture(base_url: str, timeout: float = 10.0) -> Reference:
-    """Create one customer on a running billing simulator, GET it, and keep both answers."""
-    with httpx.Client(base_url=base_url, timeout=timeout) as client:
-        created = client.post("/v1/customers", content=POST_FORM,
-                              headers=_request_headers("POST"))
-        created.raise_for_status()
-        cid = created.json()["id"]
-        path = f"/v1/customers/{cid}"
-        got = client.get(path, headers=_request_headers("GET"))
-        got.raise_for_status()
+def _reference(created: httpx.Response, got: httpx.Response, path: str) -> Reference:
     return Reference(
         source="billing simulator",
         get=Exchange("GET", path, got.status_code, got.text,
@@ -121,6 +112,31 @@ def capture(base_url: str, timeout: float = 10.0) -> Reference:
                       request_body=POST_FORM, request_headers=_request_headers("POST"),
                       response_headers=_stable_headers(created)),
     )
+
+
+def capture(base_url: str, timeout: float = 10.0) -> Reference:
+    """Create one customer on a running billing simulator, GET it, and keep both answers."""
+    with httpx.Client(base_url=base_url, timeout=timeout) as client:
+        created = client.post("/v1/customers", content=POST_FORM,
+                              headers=_request_headers("POST"))
+        created.raise_for_status()
+        path = f"/v1/customers/{created.json()['id']}"
+        got = client.get(path, headers=_request_headers("GET"))
+        got.raise_for_status()
+    return _reference(created, got, path)
+
+
+async def capture_asgi(app: Any) -> Reference:
+    """:func:`capture` against an ASGI app in process (no socket)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        created = await client.post("/v1/customers", content=POST_FORM,
+                                    headers=_request_headers("POST"))
+        created.raise_for_status()
+        path = f"/v1/customers/{created.json()['id']}"
+        got = await client.get(path, headers=_request_headers("GET"))
+        got.raise_for_status()
+    return _reference(created, got, path)
 
 
 # Fields of a freshly created Stripe object that differ on every create.
