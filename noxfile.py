@@ -34,3 +34,14 @@ def gate(session: nox.Session) -> None:
     """`harness gate` on the embedded defaults."""
     session.install("-e", ".[dev]")
     session.run("harness", "gate", *session.posargs)
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Ours vs WireMock, Mountebank, Prism and the Python ceiling on 127.0.0.1 (ratios).
+
+    Installs its peers into bench/.cache (npm) and wrk from Debian when absent; extra
+    arguments go to `python -m bench.peers` (e.g. `nox -s bench -- --quick`).
+    """
+    session.install("-e", ".")
+    session.run("python", "-m", "bench.peers", *session.posargs)
