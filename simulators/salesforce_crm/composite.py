@@ -41,6 +41,10 @@ def create_collection(backend: SalesforceBackend, body: Any, version: str) -> li
     records, all_or_none = body["records"], body.get("allOrNone", False)
     if not isinstance(all_or_none, bool):
         raise _bad_request("allOrNone must be a boolean", "JSON_PARSER_ERROR")
+    if not all(isinstance(r, dict) for r in records):
+        # the whole body fails to deserialize, as in Salesforce
+        raise _bad_request("Cannot deserialize instance of SObject from a non-object value "
+                           "in 'records'", "JSON_PARSER_ERROR")
     if len(records) > MAX_COLLECTION:
         raise _bad_request(f"record limit reached. cannot submit more than {MAX_COLLECTION} "
                            "records into this call", "EXCEEDED_ID_LIMIT")
@@ -50,8 +54,8 @@ def create_collection(backend: SalesforceBackend, body: Any, version: str) -> li
         failed = False
         for record in records:
             try:
-                kind = record.get("attributes", {}).get("type") if isinstance(record, dict) \
-                    else None
+                attributes = record.get("attributes")
+                kind = attributes.get("type") if isinstance(attributes, dict) else None
                 if not isinstance(kind, str):
                     raise SalesforceError(400, "INVALID_TYPE", "Must send a concrete entity type.")
                 new_id = backend.create(kind, record, version)
