@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 from typing import Any
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
@@ -191,10 +194,6 @@ def composite_request(call: Call) -> Response:
 # -- authentication ---------------------------------------------------------------------------
 def oauth_token(call: Call) -> Response:
     """``grant_type=password`` or ``client_credentials`` (credentials in the form or Basic)."""
-    import base64
-    import binascii
-    import hmac
-
     b = backend(call)
     cfg = b.config
     try:

@@ -38,6 +38,8 @@ DATE_LITERALS = {"TODAY", "YESTERDAY", "TOMORROW", "LAST_WEEK", "THIS_WEEK", "NE
 DATE_N_LITERALS = {"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO", "LAST_N_WEEKS", "NEXT_N_WEEKS",
                    "LAST_N_MONTHS", "NEXT_N_MONTHS", "LAST_N_YEARS", "NEXT_N_YEARS"}
 COMPARISON_OPS = {"=", "!=", "<>", "<", "<=", ">", ">="}
+MAX_QUERY_LENGTH = 100_000  # Salesforce's documented SOQL statement limit
+MAX_NESTING = 50  # keeps the recursive descent far from Python's recursion limit
 
 
 class SoqlError(Exception):
@@ -298,6 +300,7 @@ class Parser:
         self.text = text
         self.toks = Tokenizer(text).tokens()
         self.k = 0
+        self.depth = 0
 
     # helpers
     @property
@@ -428,14 +431,21 @@ class Parser:
         return BoolOp(op, tuple(items))
 
     def unary(self) -> Condition:
-        if self.accept_kw("NOT"):
-            return Not(self.unary())
-        if self.tok.kind == "LPAREN":
-            self.advance()
-            inner = self.condition()
-            self.expect("RPAREN")
-            return inner
-        return self.predicate()
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise SoqlError("MALFORMED_QUERY", located(
+                self.text, self.tok.pos, f"conditions nested deeper than {MAX_NESTING} levels"))
+        try:
+            if self.accept_kw("NOT"):
+                return Not(self.unary())
+            if self.tok.kind == "LPAREN":
+                self.advance()
+                inner = self.condition()
+                self.expect("RPAREN")
+                return inner
+            return self.predicate()
+        finally:
+            self.depth -= 1
 
     def predicate(self) -> Condition:
         target = self.path()
@@ -500,4 +510,7 @@ def parse(text: str) -> Query:
     """Parse one SOQL statement or raise :class:`SoqlError` (``MALFORMED_QUERY``)."""
     if not text.strip():
         raise SoqlError("MALFORMED_QUERY", "A query string must be provided (parameter 'q').")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise SoqlError("MALFORMED_QUERY", f"Query is too long: {len(text)} characters, the "
+                        f"maximum is {MAX_QUERY_LENGTH}")
     return Parser(text).query()

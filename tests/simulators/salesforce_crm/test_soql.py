@@ -84,6 +84,15 @@ def test_syntax_errors_point_at_the_token(text: str, column: int) -> None:
     assert f"ERROR at Row:1:Column:{column}" in exc.value.message
 
 
+def test_deep_nesting_and_huge_queries_are_malformed_not_crashes() -> None:
+    for text in ["SELECT Id FROM Account WHERE " + "(" * 5000 + "Name = 'x'" + ")" * 5000,
+                 "SELECT Id FROM Account WHERE " + "NOT " * 5000 + "Name = 'x'",
+                 "SELECT Id FROM Account WHERE Name = '" + "x" * 100_000 + "'"]:
+        with pytest.raises(SoqlError) as exc:
+            parse(text)
+        assert exc.value.code == "MALFORMED_QUERY"
+
+
 ACC1, ACC2 = record_id("001", 1), record_id("001", 2)
 ACCOUNTS = {
     ACC1: {"Id": ACC1, "Name": "Acme", "Industry": "Retail", "IsDeleted": False,
