@@ -1,7 +1,19 @@
 """The simulator kit: what every simulated vendor system is built from."""
 
 from .app import Call, Endpoint, Kit, Simulator, build_app
-from .base import Backend, IdFactory, SeedRequest, SimContext, SimulatorConfig, SimulatorError
+from .base import (
+    Backend,
+    BadImportRecord,
+    IdFactory,
+    ImportBatch,
+    ImportRequest,
+    SeedRequest,
+    SimContext,
+    SimulatorConfig,
+    SimulatorError,
+    UnknownImportKind,
+    import_instant,
+)
 from .clock import Clock
 from .data import LEGAL_SUFFIX, LOCALE_COUNTRY, make_faker, rng, vat_id
 from .facts import FactLog
@@ -13,11 +25,12 @@ from .tls import TLSFiles, ensure_ca, ensure_server_cert
 from .webhooks import Delivery, RetryPolicy, WebhookDispatcher
 
 __all__ = [
-    "LEGAL_SUFFIX", "LOCALE_COUNTRY", "PROFILES", "Backend", "Call", "Clock", "Collection",
-    "Delivery", "Endpoint", "FactLog", "FaultConfig", "FaultDecision", "FaultPlan", "FaultRule",
-    "IdFactory", "JSONResponse", "Kit", "Latency", "PortInUseError", "RetryPolicy", "SQLiteStore",
-    "SeedRequest", "Served", "SimContext", "Simulator", "SimulatorConfig", "SimulatorError",
-    "StateStore", "TLSFiles", "ThreadedServer", "WebhookDispatcher", "bind", "build_app",
-    "ensure_ca", "ensure_server_cert", "json_response", "make_faker", "open_store", "rng",
+    "LEGAL_SUFFIX", "LOCALE_COUNTRY", "PROFILES", "Backend", "BadImportRecord", "Call", "Clock",
+    "Collection", "Delivery", "Endpoint", "FactLog", "FaultConfig", "FaultDecision", "FaultPlan",
+    "FaultRule", "IdFactory", "ImportBatch", "ImportRequest", "JSONResponse", "Kit", "Latency",
+    "PortInUseError", "RetryPolicy", "SQLiteStore", "SeedRequest", "Served", "SimContext",
+    "Simulator", "SimulatorConfig", "SimulatorError", "StateStore", "TLSFiles", "ThreadedServer",
+    "UnknownImportKind", "WebhookDispatcher", "bind", "build_app", "ensure_ca",
+    "ensure_server_cert", "import_instant", "json_response", "make_faker", "open_store", "rng",
     "serve_all", "serve_in_thread", "vat_id",
 ]

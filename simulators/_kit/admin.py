@@ -11,7 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import SeedRequest
+from .base import (
+    BadImportRecord,
+    ImportRequest,
+    SeedRequest,
+    SimulatorError,
+    UnknownImportKind,
+)
 from .faults import FaultConfig, UnknownProfileError
 from .http import json_response
 
@@ -102,6 +108,30 @@ def admin_routes(kit: Kit) -> list[Route]:
         counts = kit.backend.seed(parsed)
         kit.store.flush()
         return json_response({"simulator": sim_name, "seed": parsed.seed, "created": counts})
+
+    async def import_(request: Request) -> Response:
+        parsed = await _parse(request, ImportRequest)
+        if isinstance(parsed, Response):
+            return parsed
+        assert isinstance(parsed, ImportRequest)
+        imported: dict[str, int] = {}
+        try:
+            for batch in parsed.all_batches():
+                for key, n in kit.backend.import_records(batch.kind, batch.records).items():
+                    imported[key] = imported.get(key, 0) + n
+        except UnknownImportKind as exc:
+            kit.store.flush()
+            return admin_error(422, "unknown_kind", str(exc), {"supported": exc.supported})
+        except BadImportRecord as exc:
+            kit.store.flush()
+            return admin_error(422, "invalid_request", str(exc))
+        except SimulatorError as exc:  # a bad record: the vendor's own error body
+            kit.store.flush()
+            response = exc.to_response()
+            response.headers["X-Sim-Import-Failed-At"] = getattr(exc, "import_at", "")
+            return response
+        kit.tick()  # imported history may leave work due now (cycles, queues)
+        return json_response({"simulator": sim_name, "imported": imported})
 
     async def get_snapshot(request: Request) -> Response:
         kit.save_clock()
@@ -219,6 +249,7 @@ def admin_routes(kit: Kit) -> list[Route]:
     return [
         Route("/_sim/reset", reset, methods=["POST"]),
         Route("/_sim/seed", seed, methods=["POST"]),
+        Route("/_sim/import", import_, methods=["POST"]),
         Route("/_sim/snapshot", get_snapshot, methods=["GET"]),
         Route("/_sim/snapshot", put_snapshot, methods=["PUT"]),
         Route("/_sim/journal", journal, methods=["GET"]),

@@ -10,6 +10,7 @@ A simulator package defines
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -60,6 +61,54 @@ class SeedRequest(BaseModel):
     size: Annotated[int, Field(ge=0, le=100_000)] = 50
     locales: list[str] = Field(default_factory=lambda: ["en_US", "de_DE", "fr_FR", "en_GB"])
     dirtiness: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+
+
+class ImportBatch(BaseModel):
+    """One kind of records for ``POST /_sim/import``, in the vendor's own wire shape."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Annotated[str, Field(min_length=1, max_length=100)]
+    records: Annotated[list[dict[str, Any]], Field(max_length=100_000)]
+
+
+class ImportRequest(BaseModel):
+    """Body of ``POST /_sim/import``: ``{kind, records}`` or ``{batches: [{kind, records}]}``.
+
+    A record may carry ``_at`` (epoch seconds): it is created as of that instant (history),
+    through the backend's own creation code. Batches are applied in order; after them the
+    simulator runs what is due (``tick``), as after a clock advance.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    records: Annotated[list[dict[str, Any]], Field(max_length=100_000)] | None = None
+    batches: Annotated[list[ImportBatch], Field(max_length=100)] | None = None
+
+    def all_batches(self) -> list[ImportBatch]:
+        single = [ImportBatch(kind=self.kind, records=self.records or [])] if self.kind else []
+        return single + list(self.batches or [])
+
+
+class UnknownImportKind(Exception):
+    """``POST /_sim/import`` named a kind this simulator does not import."""
+
+    def __init__(self, kind: str, supported: Sequence[str]) -> None:
+        super().__init__(f"unknown import kind {kind!r}; this simulator imports: "
+                         f"{', '.join(supported) or 'nothing'}")
+        self.kind = kind
+        self.supported = list(supported)
+
+
+class BadImportRecord(Exception):
+    """A record's import envelope (not its vendor content) is wrong, e.g. a bad ``_at``."""
+
+
+def import_instant(value: Any, where: str) -> float:
+    """An ``_at`` value: epoch seconds between 1970 and 3000."""
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not 0 <= value <= 32_503_680_000:
+        raise BadImportRecord(f"{where} must be epoch seconds between 1970 and 3000")
+    return float(value)
 
 
 class IdFactory:
@@ -144,3 +193,30 @@ class Backend:
 
     def tick(self, now: float) -> None:
         """Time moved (periodic tick or clock advance): run due state transitions."""
+
+    # -- import ----------------------------------------------------------------------------
+    import_kinds: ClassVar[tuple[str, ...]] = ()
+
+    def import_records(self, kind: str, records: list[dict[str, Any]]) -> dict[str, int]:
+        """Create ``records`` of ``kind`` (vendor wire shape) as the vendor API would, with
+        historic timestamps; return counts per object type. Bad records raise the vendor's
+        error (records before it stay imported)."""
+        raise UnknownImportKind(kind, self.import_kinds)
+
+    def import_each(self, kind: str, records: list[dict[str, Any]],
+                    create: Callable[[dict[str, Any]], Any]) -> int:
+        """Run ``create`` per record, as of its ``_at`` when given; tags a failure with the
+        record's position (``kind[i]``) for the admin API."""
+        for i, record in enumerate(records):
+            body = dict(record)
+            at = body.pop("_at", None)
+            try:
+                if at is None:
+                    create(body)
+                else:
+                    with self.clock.pinned(import_instant(at, f"{kind}[{i}]._at")):
+                        create(body)
+            except SimulatorError as err:
+                err.import_at = f"{kind}[{i}]"  # type: ignore[attr-defined]
+                raise
+        return len(records)

@@ -7,6 +7,8 @@ machines (grace periods, batch windows, outage windows) are reproducible.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class Clock:
@@ -49,6 +51,17 @@ class Clock:
             # keep "now" continuous across the switch
             self._offset = self._frozen_at + self._offset - time.time()
             self._frozen_at = None
+
+    @contextmanager
+    def pinned(self, at: float) -> Iterator[None]:
+        """Inside the block ``now()`` is ``at`` (importing history through the backend's own
+        creation code); the clock is exactly as before afterwards."""
+        saved = (self._offset, self._frozen_at)
+        self._offset, self._frozen_at = 0.0, float(at)
+        try:
+            yield
+        finally:
+            self._offset, self._frozen_at = saved
 
     def state(self) -> dict[str, float | bool | None]:
         return {"now": self.now(), "offset": self._offset, "frozen": self.frozen}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from .admin import ClockAdvance, Snapshot
-from .base import SeedRequest
+from .base import ImportRequest, SeedRequest
 from .faults import FaultConfig
 
 if TYPE_CHECKING:
@@ -66,6 +66,12 @@ def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
         "/_sim/reset": {"post": op("Forget all state", {"200": _json(_OBJ)})},
         "/_sim/seed": {"post": op("Generate realistic data", {"200": _json(_OBJ), **bad},
                                   _model_schema(SeedRequest, components))},
+        "/_sim/import": {"post": op(
+            "Import records in the vendor's wire shape (history: '_at' per record)",
+            {"200": _json(_OBJ), **bad,
+             "default": {"description": "A bad record: the vendor's own error body; header "
+                                        "X-Sim-Import-Failed-At names it (kind[index])"}},
+            _model_schema(ImportRequest, components))},
         "/_sim/snapshot": {
             "get": op("Export the whole state", {"200": _json(snapshot)}),
             "put": op("Restore a state", {"200": _json(_OBJ), **bad,

@@ -342,6 +342,54 @@ class AvaTaxBackend(Backend):
                                for j in place.jurisdictions],
         }
 
+    # -- import -----------------------------------------------------------------------------
+    import_kinds = ("companies", "exemptions")
+
+    def import_records(self, kind: str, records: list[dict[str, Any]]) -> dict[str, int]:
+        """``companies`` (AvaTax CompanyModel fields: companyCode, name, country,
+        taxpayerIdNumber, isDefault) and ``exemptions`` (exemption certificates: customerCode,
+        companyCode, exemptionNo, exemptReason, country, region, signedDate, expirationDate)."""
+        if kind == "companies":
+            return {"companies": self.import_each(kind, records, self._import_company)}
+        if kind == "exemptions":
+            return {"exemptions": self.import_each(kind, records, self._import_exemption)}
+        return super().import_records(kind, records)
+
+    def _import_company(self, record: dict[str, Any]) -> None:
+        from .rates import ISO_COUNTRIES
+
+        code = _text_field(record, "companyCode", 25)
+        country = _text_field(record, "country", 2).upper()
+        if country not in ISO_COUNTRIES:
+            raise invalid_value("country", f"'{country}' is not an ISO 3166 country code.")
+        name = _text_field(record, "name", 50)
+        company = self._add_company(code, country, name, default=bool(record.get("isDefault")),
+                                    tin=str(record.get("taxpayerIdNumber") or "")[:25])
+        company.update(name=name, country=country,
+                       taxpayerIdNumber=str(record.get("taxpayerIdNumber") or "")[:25])
+        self.ctx.store.collection("companies").put(code, company)
+
+    def _import_exemption(self, record: dict[str, Any]) -> None:
+        import datetime as dt
+
+        company = self.company(_text_field(record, "companyCode", 25))
+        customer = _text_field(record, "customerCode", 50)
+        days = {}
+        for field in ("signedDate", "expirationDate"):
+            try:
+                days[field] = dt.date.fromisoformat(_text_field(record, field, 10)).isoformat()
+            except ValueError:
+                raise invalid_value(field, "Use a date like 2025-01-31.") from None
+        country = str(record.get("country") or company["country"]).upper()
+        certificates = self.ctx.store.collection("certificates")
+        certificates.put(f"{company['companyCode']}|{customer}", {
+            "id": self.ctx.ids.sequence("certificate", start=6_200_000),
+            "customerCode": customer, "companyCode": company["companyCode"],
+            "exemptionNo": _text_field(record, "exemptionNo", 25),
+            "exemptReason": str(record.get("exemptReason") or "RESALE"),
+            "country": country, "region": str(record.get("region") or "").upper(),
+            **days, "valid": record.get("valid", True) is not False})
+
     # -- seeding ----------------------------------------------------------------------------
     def seed(self, request: SeedRequest) -> dict[str, int]:
         """A company per locale's country and exemption certificates for some customers."""
@@ -382,3 +430,13 @@ class AvaTaxBackend(Backend):
             certificates.put(f"{company_code}|{customer}", cert)
             made += 1
         return {"companies": created, "certificates": made}
+
+
+def _text_field(record: dict[str, Any], field: str, max_length: int) -> str:
+    value = record.get(field)
+    if value is None or value == "":
+        raise value_required(field)
+    if not isinstance(value, str) or len(value) > max_length:
+        raise invalid_value(field, f"'{field}' must be text of at most {max_length} "
+                            "characters.")
+    return value

@@ -302,6 +302,14 @@ class LegacyErpBackend(Backend):
     # -- invoices --------------------------------------------------------------------------
     def post_invoice(self, req: dict[str, Any]) -> dict[str, Any]:
         """Validate and book (or queue) an AR invoice. Deliberately NOT idempotent."""
+        self.check_invoice(req)
+        queued = self._admit("invoice", req)
+        if queued is not None:
+            return {"Status": "QUEUED", "QueueTicket": queued["QueueTicket"]}
+        return self._book_invoice(req)
+
+    def check_invoice(self, req: dict[str, Any]) -> None:
+        """The checks PostInvoice makes before booking or queueing."""
         self.company_code(req["CompanyCode"])
         self._customer_in(req["CustomerNumber"], req["CompanyCode"])
         net, tax = money(req["NetAmount"]), money(req["TaxAmount"])
@@ -317,10 +325,6 @@ class LegacyErpBackend(Backend):
                                    f"{net}", "Lines")
         if req["DueDate"] < req["InvoiceDate"]:
             raise client_fault("INVALID_REQUEST", "DueDate is before InvoiceDate", "DueDate")
-        queued = self._admit("invoice", req)
-        if queued is not None:
-            return {"Status": "QUEUED", "QueueTicket": queued["QueueTicket"]}
-        return self._book_invoice(req)
 
     def _book_invoice(self, req: dict[str, Any], ticket: str | None = None, *,
                       record: bool = True) -> dict[str, Any]:
@@ -362,15 +366,19 @@ class LegacyErpBackend(Backend):
     # -- payments --------------------------------------------------------------------------
     def apply_payment(self, req: dict[str, Any]) -> dict[str, Any]:
         """Clear (fully or partly) one open item; unknown or ambiguous references fault."""
+        self.check_payment(req)
+        queued = self._admit("payment", req)
+        if queued is not None:
+            return {"Status": "QUEUED", "QueueTicket": queued["QueueTicket"]}
+        return self._book_payment(req)
+
+    def check_payment(self, req: dict[str, Any]) -> None:
+        """The checks ApplyPayment makes before booking or queueing."""
         self.company_code(req["CompanyCode"])
         self._customer_in(req["CustomerNumber"], req["CompanyCode"])
         if not req.get("DocumentNumber") and not req.get("ExternalReference"):
             raise client_fault("INVALID_REQUEST", "Give DocumentNumber or ExternalReference",
                                "DocumentNumber")
-        queued = self._admit("payment", req)
-        if queued is not None:
-            return {"Status": "QUEUED", "QueueTicket": queued["QueueTicket"]}
-        return self._book_payment(req)
 
     def _resolve_item(self, req: dict[str, Any]) -> dict[str, Any]:
         company, customer = req["CompanyCode"], req["CustomerNumber"]
@@ -488,6 +496,14 @@ class LegacyErpBackend(Backend):
 
     def clearings(self) -> list[dict[str, Any]]:
         return list(self._clearings.values())
+
+    # -- import (history; see imports.py) --------------------------------------------------
+    import_kinds = ("customers", "documents", "payments")
+
+    def import_records(self, kind: str, records: list[dict[str, Any]]) -> dict[str, int]:
+        from .imports import import_records
+
+        return import_records(self, kind, records)
 
     # -- seeding ---------------------------------------------------------------------------
     def seed(self, request: SeedRequest) -> dict[str, int]:

@@ -124,6 +124,13 @@ class SalesforceBackend(Backend):
 
         return seed_org(self, request)
 
+    import_kinds = ("Account", "Contact", "Opportunity")
+
+    def import_records(self, kind: str, records: list[dict[str, Any]]) -> dict[str, int]:
+        from .imports import import_records
+
+        return import_records(self, kind, records)
+
     # -- sessions and OAuth --------------------------------------------------------------------
     def check_password(self, username: str, password: str) -> bool:
         cfg = self.config

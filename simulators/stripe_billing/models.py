@@ -605,6 +605,14 @@ class StripeBackend(BillingMixin, Backend):
     def tick(self, now: float) -> None:
         self.run_billing(int(now), None)
 
+    # -- import (history through the creation code above; see imports.py) ------------------
+    import_kinds = ("products", "prices", "customers", "invoice_payments")
+
+    def import_records(self, kind: str, records: list[Doc]) -> dict[str, int]:
+        from .imports import import_records
+
+        return import_records(self, kind, records)
+
     # -- seeding ---------------------------------------------------------------------------
     def seed(self, request: SeedRequest) -> dict[str, int]:
         fake = make_faker(request.seed, request.locales)

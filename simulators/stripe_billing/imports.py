@@ -1,0 +1,100 @@
+"""``POST /_sim/import`` for billing: history through the backend's own creation code.
+
+Kinds (Stripe's create params; ``_at`` on a record = when it happened):
+- ``products``: product create params (``id`` may be given, as Stripe allows);
+- ``prices``: price create params; a ``lookup_key`` lets later records name the price;
+- ``customers``: customer create params plus optional ``subscriptions``: a list of
+  subscription create params without ``customer`` (each with its own ``_at``); an item's
+  ``price`` may be a price id or a ``lookup_key``;
+- ``invoice_payments``: ``{invoice | number, _at}``: the invoice is paid out of band then.
+
+Cycle invoices of imported subscriptions are drafted and finalized by the simulator itself
+when the import is followed by its tick (the admin API runs one), at their historic times.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from simulators._kit import UnknownImportKind, import_instant
+
+from . import params as P
+from .errors import InvalidRequestError, resource_missing
+from .forms import parse
+
+if TYPE_CHECKING:
+    from .models import StripeBackend
+
+Doc = dict[str, Any]
+KINDS = ("products", "prices", "customers", "invoice_payments")  # = StripeBackend.import_kinds
+
+
+def import_records(backend: StripeBackend, kind: str, records: list[Doc]) -> dict[str, int]:
+    if kind == "products":
+        return {"products": backend.import_each(
+            kind, records, lambda r: backend.create_product(parse(P.ProductCreate, r)))}
+    if kind == "prices":
+        return {"prices": backend.import_each(
+            kind, records, lambda r: backend.create_price(parse(P.PriceCreate, r)))}
+    if kind == "customers":
+        counts = {"customers": 0, "subscriptions": 0}
+        lookup: dict[str, str] = {}
+
+        def customer(record: Doc) -> None:
+            subs = record.pop("subscriptions", None) or []
+            if not isinstance(subs, list):
+                raise InvalidRequestError("subscriptions must be a list",
+                                          param="subscriptions")
+            doc = backend.create_customer(parse(P.CustomerCreate, record))
+            counts["customers"] += 1
+            for i, sub in enumerate(subs):
+                if not isinstance(sub, dict):
+                    raise InvalidRequestError("a subscription must be an object",
+                                              param=f"subscriptions[{i}]")
+                body = dict(sub)
+                at = body.pop("_at", None)
+                body["customer"] = doc["id"]
+                for item in body.get("items") or []:
+                    if isinstance(item, dict) and isinstance(item.get("price"), str):
+                        item["price"] = _price_id(backend, item["price"], lookup)
+                params = parse(P.SubscriptionCreate, body)
+                if at is None:
+                    backend.create_subscription(params)
+                else:
+                    with backend.clock.pinned(import_instant(at, f"subscriptions[{i}]._at")):
+                        backend.create_subscription(params)
+                counts["subscriptions"] += 1
+
+        backend.import_each(kind, records, customer)
+        return counts
+    if kind == "invoice_payments":
+        numbers: dict[str, str] | None = None
+
+        def pay(record: Doc) -> None:
+            nonlocal numbers
+            inv_id = record.get("invoice")
+            if inv_id is None and "number" in record:
+                if numbers is None:  # one index for the whole batch
+                    numbers = {inv["number"]: inv["id"]
+                               for inv in backend.coll("invoices").values() if inv["number"]}
+                inv_id = numbers.get(str(record["number"]))
+                if inv_id is None:
+                    raise resource_missing("invoice", str(record["number"]), "number")
+            if not isinstance(inv_id, str):
+                raise InvalidRequestError("Missing required param: invoice.",
+                                          code="parameter_missing", param="invoice")
+            backend.pay_invoice(inv_id, P.InvoicePay(paid_out_of_band=True))
+
+        return {"invoice_payments": backend.import_each(kind, records, pay)}
+    raise UnknownImportKind(kind, KINDS)
+
+
+def _price_id(backend: StripeBackend, ref: str, index: dict[str, str]) -> str:
+    """A price id as given, or the active price with that ``lookup_key`` (``index`` caches
+    the lookup keys for one import request)."""
+    if ref.startswith("price_"):
+        return ref
+    if ref not in index:
+        index.update({p["lookup_key"]: p["id"] for p in backend.coll("prices").values()
+                      if p["lookup_key"] and p["active"]})
+    return index.get(ref, ref)  # unknown: the subscription reports the missing price
