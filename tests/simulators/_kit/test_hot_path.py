@@ -1,0 +1,127 @@
+"""The kit's per-request shortcuts (issue 14) keep the pipeline's behaviour.
+
+Shortcuts: endpoints mounted as plain ASGI apps, no fault decision while no rule is set,
+no receive loop for a request without a body, metric children looked up once per label set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from prometheus_client import generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from simulators._kit import (
+    Call,
+    Endpoint,
+    FaultDecision,
+    Simulator,
+    SimulatorError,
+    build_app,
+    json_response,
+    serve_in_thread,
+)
+
+
+class EchoError(SimulatorError):
+    def __init__(self, status: int, code: str) -> None:
+        self.status, self.code = status, code
+
+    def to_response(self) -> Response:
+        return json_response({"error": self.code}, self.status)
+
+
+class EchoSimulator(Simulator):
+    name = "echo"
+
+    def endpoints(self) -> list[Endpoint]:
+        def echo(call: Call) -> Response:
+            return json_response({"body": call.body.decode(), "path": call.path_params})
+
+        def boom(call: Call) -> Response:
+            raise RuntimeError("unexpected")
+
+        return [Endpoint("POST", "/echo/{id}", echo), Endpoint("GET", "/echo/{id}", echo),
+                Endpoint("GET", "/boom", boom)]
+
+    def authenticate(self, request: Request) -> str | None:
+        if request.headers.get("authorization") != "Bearer ok":
+            raise EchoError(401, "unauthorized")
+        return "ok"
+
+    def fault_error(self, decision: FaultDecision) -> SimulatorError:
+        return EchoError(decision.status, decision.action or "fault")
+
+    def not_found(self, request: Request) -> SimulatorError:
+        return EchoError(404, "no_route")
+
+    def internal_error(self) -> SimulatorError:
+        return EchoError(500, "internal")
+
+
+AUTH = {"Authorization": "Bearer ok"}
+
+
+@pytest.fixture
+def echo() -> Iterator[httpx.Client]:
+    with serve_in_thread(build_app(EchoSimulator())) as server, \
+            httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client
+
+
+def test_bodies_are_read_with_length_or_chunked_and_empty_without(echo: httpx.Client) -> None:
+    assert echo.post("/echo/1", content=b"a=1", headers=AUTH).json()["body"] == "a=1"
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b"part1&"
+        yield b"part2"
+
+    chunked = echo.post("/echo/2", content=chunks(), headers=AUTH)
+    assert chunked.json() == {"body": "part1&part2", "path": {"id": "2"}}
+    assert echo.get("/echo/3", headers=AUTH).json() == {"body": "", "path": {"id": "3"}}
+
+
+def test_errors_and_routing_render_in_the_vendor_shape(echo: httpx.Client) -> None:
+    assert echo.get("/echo/1").json() == {"error": "unauthorized"}
+    assert echo.get("/boom", headers=AUTH).json() == {"error": "internal"}
+    missing = echo.get("/nowhere", headers=AUTH)
+    assert (missing.status_code, missing.json()) == (404, {"error": "no_route"})
+    assert echo.delete("/echo/1", headers=AUTH).json() == {"error": "no_route"}  # 405 hook
+
+
+def test_faults_apply_once_configured_and_stop_when_cleared(echo: httpx.Client) -> None:
+    assert echo.get("/echo/1", headers=AUTH).status_code == 200
+    rule = {"rules": [{"kind": "error", "status": 503, "route": "/echo/*"}]}
+    assert echo.put("/_sim/faults", json=rule).status_code == 200
+    faulted = echo.get("/echo/1", headers=AUTH)
+    assert (faulted.status_code, faulted.json()) == (503, {"error": "error"})
+    assert echo.delete("/_sim/faults").status_code in (200, 204)
+    assert echo.get("/echo/1", headers=AUTH).status_code == 200
+
+
+def test_journal_and_metrics_count_every_request(echo: httpx.Client) -> None:
+    app_kit = echo.get("/_sim/health")  # admin calls are neither journaled nor counted
+    assert app_kit.status_code == 200
+    for _ in range(3):
+        echo.get("/echo/1", headers={**AUTH, "X-Correlation-ID": "c-1"})
+    echo.get("/echo/1")  # 401
+    journal = echo.get("/_sim/journal").json()
+    entries = journal["data"]
+    assert [e["status"] for e in entries] == [200, 200, 200, 401]
+    assert entries[0]["correlation_id"] == "c-1" and entries[-1]["correlation_id"] is None
+    assert entries[0]["route"] == "/echo/{id}"
+    metrics = echo.get("/_sim/metrics").text
+    assert ('sim_requests_total{method="GET",route="/echo/{id}",simulator="echo",'
+            'status="200"} 3.0') in metrics
+    assert 'status="401"} 1.0' in metrics
+    assert 'sim_request_duration_seconds_count{route="/echo/{id}",simulator="echo"} 4.0' \
+        in metrics
+
+
+def test_metrics_registry_is_the_kits() -> None:
+    app = build_app(EchoSimulator())
+    kit = app.state.kit
+    assert b"sim_requests_total" in generate_latest(kit.metrics.registry)
