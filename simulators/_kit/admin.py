@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
@@ -39,6 +40,15 @@ class ClockAdvance(BaseModel):
         if (self.seconds is None) == (self.to is None):
             raise ValueError("give exactly one of 'seconds' or 'to'")
         return self
+
+
+class ClockSet(BaseModel):
+    """Body of ``PUT /_sim/clock``: put the clock at ``now``, running or frozen there (e.g.
+    frozen at a seed date while history is imported, so the state is reproducible)."""
+
+    model_config = ConfigDict(extra="forbid")
+    now: Annotated[float, Field(ge=0, le=32_503_680_000, description="epoch seconds")]
+    frozen: bool = False
 
 
 class Snapshot(BaseModel):
@@ -194,6 +204,22 @@ def admin_routes(kit: Kit) -> list[Route]:
     async def clock(request: Request) -> Response:
         return json_response(kit.ctx.clock.state())
 
+    async def clock_set(request: Request) -> Response:
+        parsed = await _parse(request, ClockSet)
+        if isinstance(parsed, Response):
+            return parsed
+        assert isinstance(parsed, ClockSet)
+        before = kit.ctx.clock.now()
+        if parsed.frozen:
+            kit.ctx.clock.restore({"offset": 0.0, "frozen_at": parsed.now})
+        else:
+            kit.ctx.clock.restore({"offset": parsed.now - time.time(), "frozen_at": None})
+        kit.save_clock()
+        if parsed.now > before:
+            kit.tick()
+        kit.store.flush()
+        return json_response(kit.ctx.clock.state())
+
     async def clock_advance(request: Request) -> Response:
         parsed = await _parse(request, ClockAdvance)
         if isinstance(parsed, Response):
@@ -258,6 +284,7 @@ def admin_routes(kit: Kit) -> list[Route]:
         Route("/_sim/faults", put_faults, methods=["PUT"]),
         Route("/_sim/faults", delete_faults, methods=["DELETE"]),
         Route("/_sim/clock", clock, methods=["GET"]),
+        Route("/_sim/clock", clock_set, methods=["PUT"]),
         Route("/_sim/clock/advance", clock_advance, methods=["POST"]),
         Route("/_sim/await", await_fact, methods=["GET"]),
         Route("/_sim/facts", facts, methods=["GET"]),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .admin import ClockAdvance, Snapshot
+from .admin import ClockAdvance, ClockSet, Snapshot
 from .base import ImportRequest, SeedRequest
 from .faults import FaultConfig
 
@@ -92,7 +92,10 @@ def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
                       _model_schema(FaultConfig, components)),
             "delete": op("Clear all faults", {"200": _json(_OBJ)}),
         },
-        "/_sim/clock": {"get": op("The simulator clock", {"200": _json(_OBJ)})},
+        "/_sim/clock": {"get": op("The simulator clock", {"200": _json(_OBJ)}),
+                        "put": op("Put the clock at an instant, running or frozen",
+                                  {"200": _json(_OBJ), **bad},
+                                  _model_schema(ClockSet, components))},
         "/_sim/clock/advance": {"post": op("Move the clock forward and run what is due",
                                            {"200": _json(_OBJ), **bad},
                                            _model_schema(ClockAdvance, components))},

@@ -1,6 +1,7 @@
 """``POST /_sim/import`` for billing: history through the backend's own creation code.
 
 Kinds (Stripe's create params; ``_at`` on a record = when it happened):
+- ``tax_rates``: tax rate create params;
 - ``products``: product create params (``id`` may be given, as Stripe allows);
 - ``prices``: price create params; a ``lookup_key`` lets later records name the price;
 - ``customers``: customer create params plus optional ``subscriptions``: a list of
@@ -26,10 +27,13 @@ if TYPE_CHECKING:
     from .models import StripeBackend
 
 Doc = dict[str, Any]
-KINDS = ("products", "prices", "customers", "invoice_payments")  # = StripeBackend.import_kinds
+KINDS = ("tax_rates", "products", "prices", "customers", "invoice_payments")  # = import_kinds
 
 
 def import_records(backend: StripeBackend, kind: str, records: list[Doc]) -> dict[str, int]:
+    if kind == "tax_rates":
+        return {"tax_rates": backend.import_each(
+            kind, records, lambda r: backend.create_tax_rate(parse(P.TaxRateCreate, r)))}
     if kind == "products":
         return {"products": backend.import_each(
             kind, records, lambda r: backend.create_product(parse(P.ProductCreate, r)))}

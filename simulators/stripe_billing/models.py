@@ -606,7 +606,7 @@ class StripeBackend(BillingMixin, Backend):
         self.run_billing(int(now), None)
 
     # -- import (history through the creation code above; see imports.py) ------------------
-    import_kinds = ("products", "prices", "customers", "invoice_payments")
+    import_kinds = ("tax_rates", "products", "prices", "customers", "invoice_payments")
 
     def import_records(self, kind: str, records: list[Doc]) -> dict[str, int]:
         from .imports import import_records
