@@ -24,6 +24,7 @@ from simulators._kit import (
     json_response,
     serve_in_thread,
 )
+from simulators._kit.testing import WebhookRecorder, wait_for
 
 
 class ToyError(SimulatorError):
@@ -240,42 +241,16 @@ def test_sqlite_store_survives_restart(tmp_path) -> None:
 
 
 def test_webhooks_are_signed_retried_and_logged(toy: httpx.Client) -> None:
-    received: list[tuple[str, str]] = []
-    failures = {"left": 2}
-
-    async def receiver(scope, receive, send):  # minimal ASGI receiver: fails twice, then 200
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
-        headers = dict(scope["headers"])
-        received.append((body.decode(), headers[b"x-sig"].decode()))
-        status = 500 if failures["left"] > 0 else 200
-        failures["left"] -= 1
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    with serve_in_thread(receiver) as hook_server:
-        toy.post("/hooks", content=hook_server.url.encode(), headers=AUTH)
+    recorder = WebhookRecorder()
+    recorder.script = [(500, b""), (500, b"")]  # fails twice, then the default 200
+    with recorder.serve():
+        toy.post("/hooks", content=recorder.url.encode(), headers=AUTH)
         created = toy.post("/toys", content=b"a", headers=AUTH).json()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            log = toy.get("/_sim/webhooks", params={"event_id": created["id"]}).json()["data"]
-            if log and log[0]["status"] == "delivered":
-                break
-            time.sleep(0.05)
+        log = wait_for(lambda: [d for d in toy.get("/_sim/webhooks", params={
+            "event_id": created["id"]}).json()["data"] if d["status"] == "delivered"])
     assert [a["status_code"] for a in log[0]["attempts"]] == [500, 500, 200]
-    assert len(received) == 3 and received[0][1].startswith("s3cret:")
+    assert len(recorder.received) == 3
+    assert recorder.received[0].headers["x-sig"].startswith("s3cret:")
 
 
 def test_timeout_fault_holds_the_request_then_answers_504(toy: httpx.Client) -> None:
@@ -297,51 +272,26 @@ def test_faults_from_config_are_active_at_start_and_after_reset() -> None:
         assert httpx.get(f"{server.url}/toys/x", headers=AUTH).status_code == 404
 
 
-def _collecting_receiver(received: list[bytes]):  # type: ignore[no-untyped-def]
-    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                await send({"type": f"{msg['type']}.complete"})
-                if msg["type"] == "lifespan.shutdown":
-                    return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
-        received.append(body)
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    return app
-
-
 def test_webhook_duplicate_and_out_of_order_faults(toy: httpx.Client) -> None:
-    received: list[bytes] = []
-    with serve_in_thread(_collecting_receiver(received)) as hook_server:
-        toy.post("/hooks", content=hook_server.url.encode(), headers=AUTH)
+    recorder = WebhookRecorder()
+    with recorder.serve():
+        toy.post("/hooks", content=recorder.url.encode(), headers=AUTH)
         toy.put("/_sim/faults", json={"seed": 1, "rules": [
             {"kind": "webhook_duplicate", "probability": 1.0}]})
         created = toy.post("/toys", content=b"a", headers=AUTH).json()
-        deadline = time.monotonic() + 10
-        while len(received) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        received = wait_for(lambda: len(recorder.bodies()) >= 2 and recorder.bodies())
         assert received.count(b'{"id":"%s"}' % created["id"].encode()) == 2
         log = toy.get("/_sim/webhooks", params={"event_id": created["id"]}).json()["data"]
         assert [d["duplicate_of"] is not None for d in log] == [False, True]
 
-        received.clear()
+        recorder.clear()
         # the first event is held back (out of order), the next ones overtake it
         toy.put("/_sim/faults", json={"rules": [
             {"kind": "webhook_out_of_order", "probability": 1.0}]})
         first = toy.post("/toys", content=b"a", headers=AUTH).json()["id"]
         toy.delete("/_sim/faults")
         later = [toy.post("/toys", content=b"a", headers=AUTH).json()["id"] for _ in range(3)]
-        deadline = time.monotonic() + 10
-        while len(received) < 4 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        received = wait_for(lambda: len(recorder.bodies()) >= 4 and recorder.bodies())
         order = [body.decode()[7:-2] for body in received]
         assert sorted(order) == sorted([first, *later])
         assert order[-1] == first

@@ -3,18 +3,15 @@ receiver whose answers each test can script."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import Adyen
 import httpx
-import orjson
 import pytest
 
 from simulators._kit import build_app, serve_in_thread
+from simulators._kit.testing import Received, WebhookRecorder
 from simulators.adyen_payments import AdyenSimulator, Config
 
 API_KEY = "AQE_o2c_test_key"
@@ -22,74 +19,26 @@ MERCHANT = "O2CHarnessECOM"
 HOOK_USER, HOOK_PASSWORD = "adyen-hooks", "s3cret-pass"
 
 
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
+class Receiver(WebhookRecorder):
+    """Records every notification POST; answers scripted ``(status, body)`` first, then
+    ``[accepted]`` (what Adyen requires to stop retrying)."""
 
+    def __init__(self) -> None:
+        super().__init__(default=(200, b"[accepted]"))
 
-@dataclass
-class Receiver:
-    """Records every POST; answers from ``script`` (status, body) first, then ``[accepted]``."""
-
-    url: str = ""
-    requests: list[Received] = field(default_factory=list)
-    script: list[tuple[int, bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.requests.clear()
-            self.script.clear()
+    @property
+    def requests(self) -> list[Received]:
+        return self.received
 
     def items(self, event_code: str | None = None) -> list[dict[str, Any]]:
-        with self.lock:
-            out = [w["NotificationRequestItem"] for r in self.requests
-                   for w in r.body["notificationItems"]]
+        out = [w["NotificationRequestItem"] for r in self.received
+               for w in r.json()["notificationItems"]]
         return [i for i in out if event_code is None or i["eventCode"] == event_code]
-
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                done = ("lifespan.startup.complete" if msg["type"] == "lifespan.startup"
-                        else "lifespan.shutdown.complete")
-                await send({"type": done})
-                if done.endswith("shutdown.complete"):
-                    return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        with self.lock:
-            self.requests.append(Received(scope["path"], headers, orjson.loads(body)))
-            status, answer = self.script.pop(0) if self.script else (200, b"[accepted]")
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": answer})
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    with serve_in_thread(rec) as served:
-        rec.url = served.url
+    with Receiver().serve() as rec:
         yield rec
 
 

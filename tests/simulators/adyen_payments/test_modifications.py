@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from simulators._kit import build_app
+from simulators._kit.testing import wait_for
 from simulators.adyen_payments import AdyenSimulator, Config
 
-from .conftest import MERCHANT, Receiver, card_payment, wait_for
+from .conftest import MERCHANT, Receiver, card_payment
 
 
 def _authorised(adyen: Adyen.Adyen, reference: str, value: int = 1000) -> str:

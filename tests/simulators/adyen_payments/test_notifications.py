@@ -11,9 +11,10 @@ import pytest
 from Adyen.util import is_valid_hmac_notification
 
 from simulators._kit import build_app
+from simulators._kit.testing import wait_for
 from simulators.adyen_payments import AdyenSimulator, Config
 
-from .conftest import HOOK_PASSWORD, HOOK_USER, MERCHANT, Receiver, card_payment, wait_for
+from .conftest import HOOK_PASSWORD, HOOK_USER, MERCHANT, Receiver, card_payment
 
 CONFIG_KEY = Config().hmac_key
 
@@ -25,15 +26,15 @@ def test_notification_is_hmac_signed_and_valid_for_the_sdk(adyen: Adyen.Adyen,
     wait_for(lambda: receiver.requests)
     request = receiver.requests[0]
     assert request.path == "/adyen/notifications"
-    assert request.body["live"] == "false"
-    item = request.body["notificationItems"][0]["NotificationRequestItem"]
+    assert request.json()["live"] == "false"
+    item = request.json()["notificationItems"][0]["NotificationRequestItem"]
     assert item["pspReference"] == psp
     assert item["eventCode"] == "AUTHORISATION" and item["success"] == "true"
     assert item["merchantAccountCode"] == MERCHANT
     assert item["operations"] == ["CANCEL", "CAPTURE", "REFUND"]
     assert item["additionalData"]["metadata.orderId"] == "o-1"
     assert is_valid_hmac_notification(item, CONFIG_KEY)
-    assert is_valid_hmac_notification(request.body, CONFIG_KEY)
+    assert is_valid_hmac_notification(request.json(), CONFIG_KEY)
     tampered = {**item, "amount": {"currency": "EUR", "value": 1}}
     assert not is_valid_hmac_notification(tampered, CONFIG_KEY)
     assert not is_valid_hmac_notification(item, "00" * 32)
@@ -107,7 +108,7 @@ def test_webhook_set_up_through_the_management_api(sim_server, adyen: Adyen.Adye
     assert len(key) == 64
     adyen.checkout.payments_api.payments(card_payment("ORDER-MGMT"))
     request = wait_for(lambda: [r for r in receiver.requests if r.path == "/mgmt"])[0]
-    item = request.body["notificationItems"][0]["NotificationRequestItem"]
+    item = request.json()["notificationItems"][0]["NotificationRequestItem"]
     assert is_valid_hmac_notification(item, key)
     assert not is_valid_hmac_notification(item, CONFIG_KEY)
     with pytest.raises(Adyen.AdyenAPIUnprocessableEntity):

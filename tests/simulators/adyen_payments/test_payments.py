@@ -6,7 +6,9 @@ import Adyen
 import httpx
 import pytest
 
-from .conftest import MERCHANT, Receiver, card_payment, make_adyen, wait_for
+from simulators._kit.testing import wait_for
+
+from .conftest import MERCHANT, Receiver, card_payment, make_adyen
 
 
 def test_test_card_is_authorised_with_a_16_character_psp_reference(adyen: Adyen.Adyen,

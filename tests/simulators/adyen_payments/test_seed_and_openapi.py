@@ -7,9 +7,10 @@ from typing import Any
 import Adyen
 import httpx
 
+from simulators._kit.testing import wait_for
 from simulators.adyen_payments import AdyenSimulator
 
-from .conftest import MERCHANT, Receiver, wait_for
+from .conftest import MERCHANT, Receiver
 
 
 def _seeded(sim: httpx.Client, seed: int) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
 from simulators._kit import ThreadedServer, build_app, serve_in_thread
+from simulators._kit.testing import wait_for as wait_for  # re-exported for the tests
 from simulators.legacy_erp import Config, LegacyErpSimulator
 
 ERP_NS = "urn:o2c:legacy-erp:v1"
@@ -109,14 +109,3 @@ def advance_to_utc(admin: httpx.Client, hour: int, minute: int = 0) -> datetime:
         target += timedelta(days=1)
     admin.post("/_sim/clock/advance", json={"to": target.timestamp()}).raise_for_status()
     return target
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-

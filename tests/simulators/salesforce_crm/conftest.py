@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
 from simulators._kit import TLSFiles, build_app, ensure_server_cert, serve_in_thread
+from simulators._kit.testing import WebhookRecorder
 from simulators.salesforce_crm import Config, SalesforceSimulator
 
 CLIENT_ID = Config().client_id
@@ -104,43 +104,8 @@ class LoginRedirect(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-@dataclass
-class Receiver:
-    """A webhook receiver served over HTTP; remembers (headers, body) of each POST."""
-
-    url: str = ""
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def bodies(self) -> list[bytes]:
-        with self.lock:
-            return [b for _, b in self.received]
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
-        with rec.lock:
-            rec.received.append(({k.decode(): v.decode() for k, v in scope["headers"]}, body))
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    with serve_in_thread(app, name="receiver") as server:
-        rec.url = f"{server.url}/cdc"
+def receiver() -> Iterator[WebhookRecorder]:
+    """A change-event receiver served over HTTP; remembers every POST."""
+    with WebhookRecorder().serve("/cdc") as rec:
         yield rec

@@ -6,7 +6,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import time
 from typing import Any
 
 import httpx
@@ -15,9 +14,10 @@ import pytest
 from simple_salesforce import Salesforce, SalesforceMalformedRequest
 
 from simulators._kit import TLSFiles
+from simulators._kit.testing import WebhookRecorder, wait_for
 from simulators.salesforce_crm import Config
 
-from .conftest import Org, Receiver, serve_org, trust
+from .conftest import Org, serve_org, trust
 
 
 def _opportunity(sf: Salesforce, **fields: Any) -> str:
@@ -25,16 +25,6 @@ def _opportunity(sf: Salesforce, **fields: Any) -> str:
     body = {"Name": "Acme - Platform", "StageName": "Prospecting", "CloseDate": "2030-01-31",
             "Amount": 12000, "AccountId": account, "CurrencyIsoCode": "EUR", **fields}
     return str(sf.Opportunity.create(body)["id"])
-
-
-def wait_for(condition: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_stage_derives_probability_closed_and_won(sf: Salesforce) -> None:
@@ -65,7 +55,7 @@ def test_bad_stage_is_a_restricted_picklist_error(sf: Salesforce) -> None:
 
 
 def test_closed_won_emits_a_signed_change_event_and_a_fact(org: Org, sf: Salesforce,
-                                                          receiver: Receiver) -> None:
+                                                          receiver: WebhookRecorder) -> None:
     resp = org.admin.post("/_sim/crm/subscriptions", json={"url": receiver.url,
                                                           "secret": "whsec-crm"})
     assert resp.status_code == 201
@@ -79,7 +69,8 @@ def test_closed_won_emits_a_signed_change_event_and_a_fact(org: Org, sf: Salesfo
     assert fact["fact"]["data"]["Amount"] == 12000
     assert fact["fact"]["data"]["CurrencyIsoCode"] == "EUR"
 
-    headers, body = wait_for(lambda: receiver.received and receiver.received[0])
+    first = wait_for(lambda: receiver.received and receiver.received[0])
+    headers, body = first.headers, first.body
     expected = base64.b64encode(hmac.new(b"whsec-crm", body, hashlib.sha256).digest()).decode()
     assert headers["x-sfdc-signature"] == expected
     event = orjson.loads(body)
@@ -94,7 +85,8 @@ def test_closed_won_emits_a_signed_change_event_and_a_fact(org: Org, sf: Salesfo
                              "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000)
 
 
-def test_change_event_urls_from_config_and_polling(tls: TLSFiles, receiver: Receiver) -> None:
+def test_change_event_urls_from_config_and_polling(tls: TLSFiles,
+                                                   receiver: WebhookRecorder) -> None:
     config = Config(change_event_urls=[receiver.url])
     with serve_org(tls, config) as server, httpx.Client(base_url=server.url, verify=trust(tls),
                                                         timeout=10) as admin:
@@ -106,7 +98,7 @@ def test_change_event_urls_from_config_and_polling(tls: TLSFiles, receiver: Rece
         org.admin.post("/_sim/clock/advance", json={"seconds": 5}).raise_for_status()
         sf.Opportunity.update(opp, {"StageName": "Closed Won"})
         body = wait_for(lambda: receiver.bodies() and receiver.bodies()[0])
-        signature = receiver.received[0][0]["x-sfdc-signature"]
+        signature = receiver.received[0].headers["x-sfdc-signature"]
         assert signature == base64.b64encode(hmac.new(config.change_event_secret.encode(), body,
                                                       hashlib.sha256).digest()).decode()
         polled = sf.query(f"SELECT Id, StageName FROM Opportunity "

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 import stripe
 
 from simulators._kit import build_app, serve_in_thread
+from simulators._kit.testing import wait_for as wait_for  # re-exported for the tests
 from simulators.stripe_billing import StripeSimulator
 
 API_KEY = "sk_test_o2c_harness"
@@ -42,15 +42,3 @@ def raw(stripe_server: Any, admin: httpx.Client) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stripe_server.url, timeout=10,
                       headers={"Authorization": f"Bearer {API_KEY}"}) as c:
         yield c
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0, step: float = 0.05) -> Any:
-    """Poll ``condition`` until it returns something truthy, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(step)
