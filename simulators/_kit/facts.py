@@ -25,7 +25,10 @@ class FactLog:
         return self._store.collection("_facts")
 
     def record(self, kind: str, key: str, **data: Any) -> dict[str, Any]:
-        """Record that ``kind`` happened to ``key`` now; repeats are counted, first time kept."""
+        """Record that ``kind`` happened to ``key`` now; repeats are counted, first time kept.
+
+        ``at`` is the simulator clock; ``wall_at`` is ``at`` minus the clock's offset (the
+        unshifted instant, equal to ``at`` until someone advances the clock)."""
         fact_id = f"{kind}|{key}"
         existing = self._coll.get(fact_id)
         if existing is not None:
@@ -34,7 +37,10 @@ class FactLog:
             self._coll.put(fact_id, existing)
             return existing
         at = self._clock.now()
-        fact = {"kind": kind, "key": key, "at": at, "last_at": at, "count": 1, "data": data}
+        # ``wall_at``: the same instant with clock advances taken out, so latencies can be
+        # measured across simulators whose clocks were moved differently (month-end billing)
+        fact = {"kind": kind, "key": key, "at": at, "last_at": at, "count": 1,
+                "wall_at": at - self._clock.offset, "data": data}
         self._coll.put(fact_id, fact)
         for fut in self._waiters.pop((kind, key), []):
             if not fut.done():

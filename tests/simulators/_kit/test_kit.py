@@ -295,3 +295,14 @@ def test_webhook_duplicate_and_out_of_order_faults(toy: httpx.Client) -> None:
         order = [body.decode()[7:-2] for body in received]
         assert sorted(order) == sorted([first, *later])
         assert order[-1] == first
+
+
+def test_facts_carry_the_unshifted_instant_after_a_clock_advance(toy: httpx.Client) -> None:
+    toy.post("/_sim/clock/advance", json={"seconds": 86_400 * 31})
+    offset = toy.get("/_sim/clock").json()["offset"]
+    created = toy.post("/toys", content=b"late", headers=AUTH).json()
+    fact = toy.get("/_sim/await", params={"kind": "toy.created", "key": created["id"],
+                                          "timeout": 5}).json()["fact"]
+    assert offset >= 86_400 * 31
+    assert fact["wall_at"] == pytest.approx(fact["at"] - offset)
+    assert abs(fact["wall_at"] - time.time()) < 3600  # the real instant, not a month ahead
