@@ -30,6 +30,21 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def fuzz(session: nox.Session) -> None:
+    """schemathesis against every simulator: the CI-budget pytest tests (`-m fuzz`).
+
+    `nox -s fuzz -- --full` runs `harness fuzz --max-examples 200` instead (every phase,
+    reports in reports/<run-id>/fuzz/)."""
+    session.install("-e", ".[dev]")
+    if "--full" in session.posargs:
+        rest = [a for a in session.posargs if a != "--full"]
+        session.run("harness", "fuzz", "--max-examples", "200", *rest)
+    else:
+        session.run("python", "-m", "pytest", "-m", "fuzz", "-n", "auto", "tests/fuzz",
+                    *session.posargs)
+
+
+@nox.session(python="3.11")
 def gate(session: nox.Session) -> None:
     """`harness gate` on the embedded defaults."""
     session.install("-e", ".[dev]")

@@ -175,11 +175,43 @@ def seed(
                                       help="records per simulator")] = 50,
     locales: Annotated[str, typer.Option("--locales")] = "en_US,de_DE,fr_FR,en_GB",
     dirtiness: Annotated[float, typer.Option("--dirtiness", min=0.0, max=1.0)] = 0.0,
+    customers: Annotated[int | None, typer.Option(
+        "--customers", min=0, max=200_000, help="one consistent business of N customers over "
+        "the whole landscape (instead of independent data per simulator)")] = None,
+    dirty: Annotated[list[str] | None, typer.Option(
+        "--dirty", help="KNOB=P overriding --dirtiness for one knob, repeatable")] = None,
+    seed_date: Annotated[str | None, typer.Option(
+        "--seed-date", help="YYYY-MM-DD the history leads up to (default 2026-01-01)")] = None,
+    history_months: Annotated[int, typer.Option("--history-months", min=1, max=60)] = 6,
+    wave_plan: Annotated[str | None, typer.Option(
+        "--wave-plan", help="ENTITY=ERP[@YYYY-MM-DD],... e.g. DE01=cloud_erp,US01=legacy_erp")
+    ] = None,
+    freeze_clock: Annotated[bool, typer.Option(
+        "--freeze-clock", help="keep the clocks frozen at the seed date afterwards")] = False,
 ) -> None:
     """Seed every running simulator with realistic data through its admin API."""
     settings = _settings(config)
     landscape = _running(settings)
     names = [n for n in ls.select(settings, _split(only)) if n in landscape.urls]
+    if customers is not None:
+        from .business.command import build_options, run_seed
+
+        options = build_options(seed=seed_value, customers=customers,
+                                locales=_split(locales) or [], dirtiness=dirtiness,
+                                dirty=dirty or [], seed_date=seed_date,
+                                history_months=history_months, wave_plan=wave_plan)
+        run = run_seed({n: landscape.urls[n] for n in names}, landscape.ca_cert or True,
+                       options, settings.report_dir, freeze_clock=freeze_clock,
+                       progress=lambda msg: err.print(msg, highlight=False))
+        table = Table("simulator", "imported", "snapshot sha256")
+        for name in names:
+            imported = run.result.imported.get(name, {})
+            table.add_row(name, ", ".join(f"{v} {k}" for k, v in imported.items()) or "-",
+                          run.result.checksums.get(name, "-")[:16])
+        out.print(table)
+        out.print(f"landscape {run.result.landscape_checksum[:16]} in "
+                  f"{run.result.timings['total']:.1f}s; manifest {run.manifest}")
+        return
     body = {"seed": seed_value, "size": size, "locales": _split(locales) or [],
             "dirtiness": dirtiness}
     table = Table("simulator", "created")
@@ -218,6 +250,50 @@ def gate(
 
     settings = _settings(config)
     result = run_gate(settings, _split(only), console=out)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+@app.command()
+def fuzz(
+    config: ConfigOpt = None,
+    target: Annotated[list[str] | None, typer.Option(
+        "--target", "-t", help="simulator name or 'integration'; repeatable or comma-separated "
+                               "(default: every target)")] = None,
+    max_examples: Annotated[int, typer.Option("--max-examples", min=1, max=100_000,
+                                              help="generated examples per operation")] = 50,
+    seed_value: Annotated[int, typer.Option("--seed", help="generation seed")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="concurrent workers per target")] = 1,
+) -> None:
+    """Fuzz every simulator (and the integration API) with schemathesis, all checks on.
+
+    Uses the landscape started with `harness up`, or starts one in-process for the run.
+    Writes junit.xml, findings.json and findings.md into reports/<run-id>/fuzz/.
+    """
+    from .fuzz import OperationFinished, TargetFinished, run_fuzz
+
+    settings = _settings(config)
+    names = [n for t in target or [] for n in _split(t) or []]
+
+    def render(event: object) -> None:
+        if isinstance(event, OperationFinished) and event.result.findings:
+            r = event.result
+            out.print(f"  [red]FAIL[/] {r.target} {r.operation} ({r.phase}): "
+                      + "; ".join(sorted({f.title for f in r.findings})), highlight=False)
+        elif isinstance(event, TargetFinished):
+            t = event.result
+            mark = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]",
+                    "skipped": "[yellow]SKIP[/]", "error": "[red]ERROR[/]"}[t.status]
+            detail = t.skip_reason or "; ".join(t.errors[:2]) or \
+                f"{len(t.operations)} operations, {t.cases} cases, {len(t.findings)} findings"
+            out.print(f"{mark} {t.target} ({t.duration_s:.1f}s) — {detail}", highlight=False)
+
+    result = run_fuzz(settings, targets=names or None, max_examples=max_examples,
+                      seed=seed_value, reporters=[render], workers=workers)
+    verdict = "[green]no findings[/]" if result.passed else \
+        f"[red]{len(result.findings)} finding(s)[/]"
+    out.print(f"{verdict} — {result.cases} cases in {result.duration_s:.1f}s; report in "
+              f"{result.report_dir}", highlight=False)
     raise typer.Exit(0 if result.passed else 1)
 
 
