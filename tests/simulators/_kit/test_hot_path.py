@@ -6,14 +6,18 @@ no receive loop for a request without a body, metric children looked up once per
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from prometheus_client import generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Router
 
+import simulators
 from simulators._kit import (
     Call,
     Endpoint,
@@ -24,6 +28,7 @@ from simulators._kit import (
     json_response,
     serve_in_thread,
 )
+from simulators._kit.routing import IndexedRouter
 
 
 class EchoError(SimulatorError):
@@ -125,3 +130,36 @@ def test_metrics_registry_is_the_kits() -> None:
     app = build_app(EchoSimulator())
     kit = app.state.kit
     assert b"sim_requests_total" in generate_latest(kit.metrics.registry)
+
+
+def _chosen(router: Any, method: str, path: str) -> tuple[str, Any]:
+    """What a router does with a request: the route it hands it to, or its fallback."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+    candidates = router.candidates(path) if hasattr(router, "candidates") else router.routes
+    for route in candidates:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return "full", route
+    return "fallback", None  # Starlette's own scan decides: partial (405), redirect or 404
+
+
+@pytest.mark.parametrize("name", simulators.names())
+def test_indexed_router_picks_the_route_starlette_picks(name: str) -> None:
+    if not simulators.is_available(name):
+        pytest.skip(f"{name} is not built yet")
+    app = build_app(simulators.simulator_class(name)())
+    assert isinstance(app.router, IndexedRouter)
+    plain = Router(list(app.router.routes))
+    paths = set()
+    for route in app.router.routes:
+        path = getattr(route, "path", None)
+        if path is None:
+            continue
+        filled = re.sub(r"\{[^}]+\}", "x1", path)
+        paths.update({filled, filled + "/", filled.rstrip("/") + "/extra", filled[:-1]})
+    paths.update({"/", "/nowhere", "/v1", "/_sim", "/_sim/"})
+    for path in sorted(paths):
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"):
+            want = _chosen(plain, method, path)
+            got = _chosen(app.router, method, path)
+            assert got == want, (method, path)
