@@ -5,7 +5,8 @@ HarnessError
 ├── ConfigError        bad harness.toml / HARNESS_* / flag value, unknown key
 ├── LandscapeError     simulators cannot start, are not running, or do not answer
 │   └── PortInUseError a configured port is taken
-└── GateError          a gate stage could not run
+├── GateError          a gate stage could not run
+└── ContractError      pacts cannot be read, verified, published or queried
 """
 
 from __future__ import annotations
@@ -39,3 +40,7 @@ class PortInUseError(LandscapeError):
 
 class GateError(HarnessError):
     """A stage of ``harness gate`` could not run."""
+
+
+class ContractError(HarnessError):
+    """Pacts cannot be read, verified, published, or the broker cannot be queried."""

@@ -1,0 +1,64 @@
+"""Helpers shared by the consumer tests (write pacts) and the provider tests (verify them).
+
+Pact files live in ``contracts/pacts/`` and are committed. Under pytest-xdist a consumer test
+may rewrite a pact while a provider test of another worker reads it: both go through one file
+lock, and provider tests verify a copy taken under it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
+
+from pact import generate, match  # noqa: E402
+from pact.match.matcher import GenericMatcher  # noqa: E402
+
+from integration.adapters.http import RetryPolicy  # noqa: E402
+from integration.settings import RetrySettings  # noqa: E402
+
+PACT_DIR = Path(__file__).resolve().parents[2] / "contracts" / "pacts"
+LOCK = FileLock(Path(tempfile.gettempdir()) / "o2c-harness-pacts.lock")
+
+
+def write_pact(pact: Any) -> Path:
+    """Write ``pact`` over its committed file (overwrite: never merge with a stale one)."""
+    with LOCK:
+        PACT_DIR.mkdir(parents=True, exist_ok=True)
+        pact.write_file(PACT_DIR, overwrite=True)
+    return PACT_DIR / f"{pact.consumer}-{pact.provider}.json"
+
+
+def copy_pacts(dest: Path, provider: str | None = None) -> Path:
+    """The committed pacts (optionally one provider's) copied under the lock into ``dest``."""
+    import json
+
+    dest.mkdir(parents=True, exist_ok=True)
+    with LOCK:
+        for path in sorted(PACT_DIR.glob("*.json")):
+            if provider is None or json.loads(path.read_text())["provider"]["name"] == provider:
+                shutil.copy(path, dest / path.name)
+    return dest
+
+
+def from_state(example: str, expression: str, regex: str | None = None) -> Any:
+    """A value the provider's state setup supplies (Pact's ``fromProviderState``): the
+    consumer test sees ``example``; the verifier substitutes ``${name}`` from the state."""
+    extra = {"regex": regex} if regex else {}
+    return GenericMatcher("regex" if regex else "type", example,
+                          generator=generate.provider_state(expression), extra_fields=extra)
+
+
+def fast_policy() -> RetryPolicy:
+    """No retries: a mismatch answered by the mock server (500) must fail the test at once."""
+    return RetryPolicy(RetrySettings(attempts=1, wait_initial_s=0, wait_max_s=0,
+                                     wait_jitter_s=0))
+
+
+__all__ = ["PACT_DIR", "copy_pacts", "fast_policy", "from_state", "match", "write_pact"]
