@@ -105,8 +105,9 @@ async def sweep(services: Services) -> None:
             with correlation.bound(flow):
                 try:
                     await action(services, key)
-                except Exception:
+                except Exception as exc:
                     log.exception("sweep step failed", key=key, action=action.__name__)
+                    services.record_failure(key, exc)
 
 
 async def _every(seconds: float, name: str, job: Any) -> None:

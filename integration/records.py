@@ -77,7 +77,7 @@ def step(session: Session, business_key: str, name: str, system: str, *,
 
 
 def timeline(session: Session, key: str) -> list[TimelineStep]:
-    keys = {key}
+    keys = {key, *references(session, "customer", key).values()}
     for entity in ("customer", "invoice", "payment", "subscription"):
         for system in ("crm", "billing", "payments", "cloud_erp", "legacy_erp"):
             found = canonical_id(session, entity, system, key)

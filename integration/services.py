@@ -93,12 +93,24 @@ class Services:
             with correlation.bound(trace):
                 try:
                     await job()
-                except Exception:
+                except Exception as exc:
                     log.exception("background job failed", job=name)
+                    self.record_failure(name, exc)
 
         task = asyncio.get_running_loop().create_task(run(), name=name)
         self._jobs.add(task)
         task.add_done_callback(self._jobs.discard)
+
+    def record_failure(self, business_key: str, exc: BaseException) -> None:
+        """An unexpected failure of background work, listed in ``GET /exceptions``."""
+        from . import records
+
+        try:
+            with self.db.session() as session:
+                records.exception(session, business_key, "internal_error", "integration",
+                                  f"{type(exc).__name__}: {exc}")
+        except Exception:  # the database itself may be what failed
+            log.exception("could not record the failure", key=business_key)
 
     async def drain(self, timeout: float = 10.0) -> None:
         if self._jobs:

@@ -121,7 +121,7 @@ class StripeBilling(Adapter):
         }, f"subscription-create:{key}")
 
     async def record_meter_event(self, *, identifier: str, event_name: str, customer: str,
-                                 value: int, timestamp: int) -> dict[str, Any]:
+                                 value: int, timestamp: int | None) -> dict[str, Any]:
         return await self.post("/v1/billing/meter_events", {
             "event_name": event_name, "identifier": identifier, "timestamp": timestamp,
             "payload": {"stripe_customer_id": customer, "value": str(value)},

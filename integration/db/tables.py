@@ -93,7 +93,7 @@ class CrossReference(Base):
 
     __tablename__ = "cross_references"
     __table_args__ = (
-        UniqueConstraint("entity", "system", "external_id", name="uq_xref_external"),
+        UniqueConstraint("entity", "system", "scope", "external_id", name="uq_xref_external"),
         UniqueConstraint("entity", "canonical_id", "system", "scope", name="uq_xref_canonical"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

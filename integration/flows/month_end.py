@@ -84,8 +84,15 @@ async def track_invoice(services: Services, invoice: dict[str, Any]) -> str | No
 
 
 async def on_invoice_created(services: Services, invoice: dict[str, Any]) -> None:
-    if await track_invoice(services, invoice) is None:
+    flow = await track_invoice(services, invoice)
+    if flow is None:
         return
+    with correlation.bound(flow):
+        await _hold(services, invoice)
+    await advance_invoice(services, invoice["id"])
+
+
+async def _hold(services: Services, invoice: dict[str, Any]) -> None:
     async with services.lock(f"invoice:{invoice['id']}"):
         async with services.unit() as session:
             row = session.scalar(select(InvoiceRow).where(
@@ -103,11 +110,22 @@ async def on_invoice_created(services: Services, invoice: dict[str, Any]) -> Non
                 row.hold_reasons = ["tax", "erp_customer"]
                 records.step(session, row.customer_id, "billing.invoice_held", "billing",
                              subject=invoice["id"], reasons=row.hold_reasons)
-    await advance_invoice(services, invoice["id"])
 
 
 async def advance_invoice(services: Services, billing_invoice_id: str) -> None:
     """Move a held invoice on as far as it can go: tax, ERP customer, finalize."""
+    with correlation.bound(_flow_of(services, billing_invoice_id)):
+        await _advance(services, billing_invoice_id)
+
+
+def _flow_of(services: Services, billing_invoice_id: str) -> str:
+    with services.db.session() as session:
+        flow = session.scalar(select(InvoiceRow.correlation_id).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+    return flow or correlation.current_id()
+
+
+async def _advance(services: Services, billing_invoice_id: str) -> None:
     async with services.lock(f"invoice:{billing_invoice_id}"):
         async with services.unit() as session:
             row = session.scalar(select(InvoiceRow).where(
@@ -202,8 +220,15 @@ def _mark_finalized(session: Any, row: InvoiceRow, invoice: dict[str, Any]) -> N
 
 
 async def on_invoice_finalized(services: Services, invoice: dict[str, Any]) -> None:
-    if await track_invoice(services, invoice) is None:
+    flow = await track_invoice(services, invoice)
+    if flow is None:
         return
+    with correlation.bound(flow):
+        await _finalized(services, invoice)
+        await post_invoice(services, invoice["id"])
+
+
+async def _finalized(services: Services, invoice: dict[str, Any]) -> None:
     async with services.lock(f"invoice:{invoice['id']}"), services.unit() as session:
         row = session.scalar(select(InvoiceRow).where(
             InvoiceRow.billing_invoice_id == invoice["id"]))
@@ -222,6 +247,11 @@ async def on_invoice_finalized(services: Services, invoice: dict[str, Any]) -> N
 
 async def post_invoice(services: Services, billing_invoice_id: str) -> None:
     """Post a finalized invoice once, in the ERP of its legal entity at finalization."""
+    with correlation.bound(_flow_of(services, billing_invoice_id)):
+        await _post_once(services, billing_invoice_id)
+
+
+async def _post_once(services: Services, billing_invoice_id: str) -> None:
     async with services.lock(f"invoice:{billing_invoice_id}"):
         async with services.unit() as session:
             row = session.scalar(select(InvoiceRow).where(
@@ -328,7 +358,9 @@ async def _posted(services: Services, billing_invoice_id: str, erp: str, company
         row.posted_at = utcnow()
         row.hold_reasons = []
         _move(row, InvoiceStatus.POSTED)
-        records.link(session, "invoice", row.id, erp, document, company_code)
+        # an ERP document is unique per company code and fiscal year only
+        records.link(session, "invoice", row.id, erp, f"{year}/{document}" if year else document,
+                     company_code)
         records.resolve_exceptions(session, billing_invoice_id, "erp_posting_delayed")
         records.step(session, row.customer_id, "erp.invoice_posted", erp,
                      subject=billing_invoice_id, document=document, company_code=company_code)

@@ -121,7 +121,8 @@ async def report_usage(services: Services, request: UsageRequest) -> dict[str, A
             await services.adapters.billing.record_meter_event(
                 identifier=request.idempotency_key, event_name=request.meter_event_name,
                 customer=billing_customer, value=request.quantity,
-                timestamp=int(occurred.timestamp()))
+                timestamp=int(request.occurred_at.timestamp()) if request.occurred_at
+                else None)  # without a time given, billing stamps it with its own clock
             async with services.unit() as session:
                 row = session.get_one(UsageRow, usage_id)
                 row.reported = True

@@ -49,7 +49,7 @@ class Landscape:
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
-             message: str = "condition") -> Any:
+             message: str | Callable[[], Any] = "condition") -> Any:
     """Poll ``condition`` until it returns something truthy, or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -57,7 +57,8 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
+            raise AssertionError(f"timed out waiting for "
+                                 f"{message() if callable(message) else message}")
         time.sleep(interval)
 
 

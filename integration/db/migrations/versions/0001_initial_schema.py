@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cross_references')),
     sa.UniqueConstraint('entity', 'canonical_id', 'system', 'scope', name='uq_xref_canonical'),
-    sa.UniqueConstraint('entity', 'system', 'external_id', name='uq_xref_external')
+    sa.UniqueConstraint('entity', 'system', 'scope', 'external_id', name='uq_xref_external')
     )
     with op.batch_alter_table('cross_references', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cross_references_canonical_id'), ['canonical_id'], unique=False)
