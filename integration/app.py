@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from . import correlation
 from .adapters.http import AdapterError
 from .api import domain, ops, webhooks
 from .correlation import CorrelationMiddleware
-from .db.tables import ErpPosting, InvoiceRow, PaymentRow, WebhookRegistration
+from .db.tables import ErpPosting, InvoiceRow, PaymentRow, WebhookRegistration, utcnow
 from .flows.crm import poll_closed_won
 from .flows.month_end import OPEN_STATES, advance_invoice, check_queued_posting, post_invoice
 from .flows.payments import apply_buffered
@@ -80,6 +81,7 @@ def _remember(services: Services, system: str, url: str, endpoint_id: str,
 async def sweep(services: Services) -> None:
     """One pass over unfinished work: held invoices, finalized-but-unposted ones, queued
     legacy postings, buffered payments whose invoice is posted."""
+    doubt = utcnow() - timedelta(seconds=services.settings.legacy_erp.in_doubt_after_s)
     with services.db.session() as session:
         held = list(session.execute(select(InvoiceRow.billing_invoice_id,
                                            InvoiceRow.correlation_id).where(
@@ -89,7 +91,8 @@ async def sweep(services: Services) -> None:
             .outerjoin(ErpPosting, ErpPosting.billing_invoice_id ==
                        InvoiceRow.billing_invoice_id)
             .where(InvoiceRow.status == "finalized",
-                   (ErpPosting.status.is_(None)) | (ErpPosting.status == "attempting"))))
+                   (ErpPosting.status.is_(None)) | (ErpPosting.status == "attempting")
+                   | ((ErpPosting.status == "in_doubt") & (ErpPosting.updated_at <= doubt)))))
         queued = list(session.execute(select(ErpPosting.billing_invoice_id,
                                              ErpPosting.correlation_id).where(
             ErpPosting.status == "queued")))

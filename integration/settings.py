@@ -79,6 +79,9 @@ class LegacyErpSettings(_Section):
     url: str = "http://127.0.0.1:8106"
     username: str = "O2C_RFC"
     password: str = "Legacy#2004"
+    in_doubt_after_s: Annotated[float, Field(ge=0)] = Field(
+        default=60.0, description="how long a posting whose answer was lost waits before "
+                                  "the layer looks it up (and re-posts only if not booked)")
 
 
 class WavePlanEntry(_Section):

@@ -4,6 +4,8 @@ Errors (one tree):
 - :class:`AdapterError` — root; carries the system and the correlation id.
   - :class:`TransientError` — timeouts, connection failures, 5xx, 429 (``retry_after`` when
     the vendor said so): retried by :class:`RetryPolicy`.
+  - :class:`InDoubt` — a non-idempotent request was sent but its answer was lost; resolved
+    by looking the outcome up later, never by a blind retry.
   - :class:`VendorError` — the vendor refused the request for good (4xx validation, business
     rule): never retried unchanged; carries the vendor's code and message.
 """
@@ -40,6 +42,11 @@ class TransientError(AdapterError):
         super().__init__(system, message)
         self.status = status
         self.retry_after = retry_after
+
+
+class InDoubt(AdapterError):
+    """The request may or may not have been processed (timeout or dropped connection after
+    it was sent). Never retried blindly: the caller must look the outcome up first."""
 
 
 class VendorError(AdapterError):

@@ -19,7 +19,14 @@ import httpx
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from .http import Adapter, RetryPolicy, TransientError, VendorError, is_transient_status
+from .http import (
+    Adapter,
+    InDoubt,
+    RetryPolicy,
+    TransientError,
+    VendorError,
+    is_transient_status,
+)
 
 NS = "urn:o2c:legacy-erp:v1"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -165,7 +172,19 @@ class LegacyErp(Adapter):
                     _E.NetAmount(net), _E.TaxAmount(tax), _E.GrossAmount(gross)]
 
         async def post() -> dict[str, str]:
-            return self._fields(await self.call("PostInvoice", *children))
+            try:
+                return self._fields(await self.call("PostInvoice", *children))
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                raise  # never reached the ERP: safe to retry
+            except (httpx.TimeoutException, httpx.RemoteProtocolError,
+                    httpx.ReadError) as exc:
+                raise InDoubt(self.system, f"PostInvoice {reference}: {type(exc).__name__}; "
+                              "the ERP may have booked it") from exc
+            except TransientError as err:
+                if err.status == 504:  # a gateway gave up; the ERP may still book it
+                    raise InDoubt(self.system, f"PostInvoice {reference}: {err.message}") \
+                        from err
+                raise
 
         async def lookup() -> dict[str, str] | None:
             found = await self.find_posting(company_code, customer, reference)

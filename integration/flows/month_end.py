@@ -14,7 +14,7 @@ from sqlalchemy import select
 from harness.canonical import INVOICE_TRANSITIONS, Erp, InvoicePosted, InvoiceStatus, transition
 
 from .. import correlation, records
-from ..adapters.http import AdapterError, TransientError, VendorError
+from ..adapters.http import AdapterError, InDoubt, TransientError, VendorError
 from ..adapters.money import text, to_minor
 from ..db.tables import CustomerRow, ErpPosting, InvoiceRow, utcnow
 from ..observability import get_logger
@@ -310,18 +310,28 @@ async def _post(services: Services, billing_invoice_id: str, erp: str, company_c
             document, year, queued = doc["AccountingDocument"], doc.get("FiscalYear"), None
         else:
             legacy = services.adapters.legacy_erp
-            found = await legacy.find_posting(company_code, erp_customer, billing_invoice_id) \
+            found = await legacy.find_posting(company_code, erp_customer,
+                                              number or billing_invoice_id) \
                 if attempted_before else None  # no idempotency: look before posting again
             invoice_date = finalized_at.date()
             result = {"Status": "QUEUED" if found.get("Status") == "QUEUED" else "POSTED",
                       **found} if found else await legacy.post_invoice(
-                company_code=company_code, customer=erp_customer, reference=billing_invoice_id,
+                company_code=company_code, customer=erp_customer,
+                reference=number or billing_invoice_id,
                 invoice_date=invoice_date, due_date=invoice_date + timedelta(
                     days=services.settings.billing.days_until_due),
                 currency=currency, net=text(net, currency), tax=text(tax, currency),
                 gross=text(net + tax, currency))
             document, year = result.get("DocumentNumber") or None, result.get("FiscalYear")
             queued = result.get("QueueTicket") if result.get("Status") == "QUEUED" else None
+    except InDoubt as err:
+        async with services.unit() as session:
+            ledger = session.get_one(ErpPosting, billing_invoice_id)
+            ledger.status = "in_doubt"
+            records.exception(session, billing_invoice_id, "erp_posting_in_doubt", erp, str(err))
+            records.step(session, billing_invoice_id, "erp.posting_in_doubt", erp,
+                         subject=billing_invoice_id)
+        return
     except VendorError as err:
         async with services.unit() as session:
             ledger = session.get_one(ErpPosting, billing_invoice_id)
@@ -362,6 +372,7 @@ async def _posted(services: Services, billing_invoice_id: str, erp: str, company
         records.link(session, "invoice", row.id, erp, f"{year}/{document}" if year else document,
                      company_code)
         records.resolve_exceptions(session, billing_invoice_id, "erp_posting_delayed")
+        records.resolve_exceptions(session, billing_invoice_id, "erp_posting_in_doubt")
         records.step(session, row.customer_id, "erp.invoice_posted", erp,
                      subject=billing_invoice_id, document=document, company_code=company_code)
         services.metrics.postings.labels(erp).inc()
@@ -413,10 +424,11 @@ async def check_queued_posting(services: Services, billing_invoice_id: str) -> N
         customer = records.external_id(session, "customer", row.customer_id, ledger.erp,
                                        ledger.company_code)
         company = ledger.company_code
+        row_number = row.number or billing_invoice_id
     if customer is None:
         return
     found = await services.adapters.legacy_erp.find_posting(company, customer,
-                                                            billing_invoice_id)
+                                                            row_number)
     if found and found.get("DocumentNumber"):
         await _posted(services, billing_invoice_id, "legacy_erp", company,
                       found["DocumentNumber"], found.get("FiscalYear"), None)

@@ -171,7 +171,8 @@ async def _apply(services: Services, psp: str, snap: dict[str, Any],
             try:
                 result = await services.adapters.legacy_erp.apply_payment(
                     company_code=snap["company"], customer=erp_customer,
-                    reference=snap["invoice"], document=snap["document"], amount=amount,
+                    reference=(snap["number"] or snap["invoice"]), document=snap["document"],
+                    amount=amount,
                     currency=snap["currency"], payment_date=snap["event_at"].date(),
                     payment_reference=psp)
             except VendorError as err:

@@ -51,8 +51,9 @@ def _layer_invoice(scape: Landscape, invoice_id: str, status: str) -> dict[str, 
 
 
 def _erp_key(erp: str, invoice: dict[str, Any]) -> str:
-    # the S/4 posting carries the invoice number (XBLNR is 16 characters; see requests.md)
-    return invoice["number"] if erp == "cloud_erp" else invoice["id"]
+    # both ERPs carry the billing invoice NUMBER as external reference (lead's decision:
+    # S/4 XBLNR is 16 characters), and their facts are keyed by it
+    return str(invoice["number"])
 
 
 def _replay_all_webhooks(scape: Landscape) -> int:
@@ -182,9 +183,10 @@ def test_order_to_cash(scape: Landscape, erp: str, account: dict[str, Any]) -> N
     assert _replay_all_webhooks(scape) > 0
     if erp == "legacy_erp":
         docs = scape.sim("legacy_erp").get("/_sim/legacy/documents", params={
-            "external_reference": invoice["id"]}).json()
+            "external_reference": invoice["number"]}).json()
         assert len(docs["data"]) == 1 and docs["duplicates"] == {}
-        assert len([c for c in docs["clearings"] if c["ExternalReference"] == invoice["id"]]) \
+        assert len([c for c in docs["clearings"]
+                    if c["ExternalReference"] == invoice["number"]]) \
             == 1
     assert scape.await_fact(erp, "invoice.posted", _erp_key(erp, invoice))["count"] == 1
     lines = scape.sim("billing").get(f"/v1/invoices/{invoice['id']}/lines", params={
