@@ -297,6 +297,71 @@ def fuzz(
     raise typer.Exit(0 if result.passed else 1)
 
 
+@app.command()
+def check(
+    config: ConfigOpt = None,
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="scenario, or a comma-"
+                                          "separated list")] = "month-end",
+    profile: Annotated[str, typer.Option("--profile", "-p", help="fault profile, or a comma-"
+                                         "separated list")] = "none",
+    matrix: Annotated[bool, typer.Option("--matrix", help="every scenario x every "
+                                         "profile")] = False,
+    seed_value: Annotated[int, typer.Option("--seed", help="fault and data seed")] = 7,
+    size: Annotated[int, typer.Option("--size", min=1, max=200, help="customers per "
+                                      "scenario")] = 4,
+    settle: Annotated[float, typer.Option("--settle-timeout", min=1.0, help="seconds each "
+                                          "wait of a scenario may take")] = 60.0,
+    layer_process: Annotated[bool, typer.Option("--layer-process", help="run the integration "
+                                                "layer as a process (always for crash)")] = False,
+) -> None:
+    """Run scenario(s) under fault profile(s) and reconcile the systems of record.
+
+    Prints a table per cell; exits 1 on any breach. Writes matrix.json, junit.xml and
+    matrix.md into reports/<run-id>/check/.
+    """
+    import scenarios as scenario_defs
+
+    from .check import PROFILES, CellFinished, CellStarted, CheckOptions, run_check
+
+    settings = _settings(config)
+    names = list(scenario_defs.SCENARIOS) if matrix else _split(scenario) or []
+    profiles = list(PROFILES) if matrix else _split(profile) or []
+
+    def render(event: object) -> None:
+        if isinstance(event, CellStarted):
+            out.print(f"[bold]{event.scenario}[/] x [bold]{event.profile}[/] …", highlight=False)
+            return
+        if not isinstance(event, CellFinished):
+            return
+        cell = event.result
+        mark = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]",
+                "error": "[red]ERROR[/]"}[cell.status]
+        out.print(f"{mark} {cell.scenario} x {cell.profile} ({cell.duration_s:.1f}s)"
+                  + (f" — {cell.error}" if cell.error else ""), highlight=False)
+        for note in cell.notes:
+            out.print(f"  note: {note}", highlight=False)
+        if cell.reconciliation is None:
+            return
+        table = Table("check", "examined", "breaches", "first breach (business key → timeline)")
+        for o in cell.reconciliation.outcomes:
+            first = o.breaches[0] if o.breaches else None
+            detail = f"{first.key}: {first.message}" + (
+                f" → {first.timeline}" if first and first.timeline else "") if first else ""
+            table.add_row(o.check, str(o.examined),
+                          f"[red]{len(o.breaches)}[/]" if o.breaches else "0", detail)
+        out.print(table)
+
+    result = run_check(settings, names, profiles, CheckOptions(
+        size=size, seed=seed_value, settle_timeout_s=settle, layer_as_process=layer_process),
+        reporters=[render])
+    failed = [c for c in result.cells if c.status != "passed"]
+    verdict = "[green]no breach[/]" if result.passed else \
+        f"[red]{len(failed)} of {len(result.cells)} cell(s) failed[/]"
+    out.print(f"{verdict} — {len(result.cells)} cell(s) in {result.duration_s:.0f}s; report in "
+              f"{result.report_dir}", highlight=False)
+    raise typer.Exit(0 if result.passed else 1)
+
+
 def main() -> None:
     try:
         app()

@@ -190,6 +190,7 @@ def win_accounts(ctx: ScenarioContext, run: ScenarioRun, count: int, tag: str) -
         crm.update("Opportunity", opp, {"StageName": "Closed Won"})
         won.append(WonAccount(ext, account_id, Account(**{**t.__dict__, "name": name})))
     run.accounts.extend(won)
+    ctx.on_phase(f"accounts-won:{tag}")
     return won
 
 
