@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from harness.canonical import INVOICE_TRANSITIONS, Erp, InvoicePosted, InvoiceStatus, transition
 
 from .. import correlation, records
-from ..adapters.http import AdapterError, InDoubt, TransientError, VendorError
+from ..adapters.http import AdapterError, InDoubt, VendorError
 from ..adapters.money import text, to_minor
 from ..db.tables import CustomerRow, ErpPosting, InvoiceRow, utcnow
 from ..observability import get_logger
@@ -341,7 +342,7 @@ async def _post(services: Services, billing_invoice_id: str, erp: str, company_c
             records.step(session, billing_invoice_id, "erp.posting_rejected", erp,
                          subject=billing_invoice_id, code=err.code)
         return
-    except (TransientError, AdapterError) as err:
+    except (AdapterError, httpx.TransportError) as err:
         async with services.unit() as session:
             records.exception(session, billing_invoice_id, "erp_posting_delayed", erp, str(err))
         return

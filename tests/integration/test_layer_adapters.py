@@ -1,0 +1,261 @@
+"""Each adapter against its simulator (served in-process) or against the vendor's own SDK's
+reading of the dialect: signatures, encodings, CSRF, the retry policy, the legacy ERP's
+no-idempotency guard."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+import stripe
+from Adyen.util import generate_notification_sig, is_valid_hmac_notification
+from o2c_actors import stripe_signature
+from o2c_landscape import sim_app
+
+from integration.adapters import adyen
+from integration.adapters.http import (
+    InDoubt,
+    RetryPolicy,
+    TransientError,
+    VendorError,
+    make_client,
+    parse_retry_after,
+)
+from integration.adapters.legacy_erp import LegacyErp, customer_number_for
+from integration.adapters.s4hana import S4Hana, split_name
+from integration.adapters.stripe import (
+    SignatureError,
+    StripeBilling,
+    encode_form,
+    verify_signature,
+)
+from integration.settings import RetrySettings
+from simulators._kit import serve_in_thread
+
+FAST = RetrySettings(attempts=4, timeout_s=10, wait_initial_s=0.01, wait_max_s=0.1,
+                     wait_jitter_s=0.01, request_timeout_s=10)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@pytest.fixture(scope="module")
+def legacy() -> Iterator[str]:
+    with serve_in_thread(sim_app("legacy_erp", default_latency_ms=0), name="legacy") as s:
+        yield s.url
+
+
+@pytest.fixture(scope="module")
+def s4() -> Iterator[str]:
+    with serve_in_thread(sim_app("cloud_erp"), name="s4") as s:
+        yield s.url
+
+
+# -- Stripe ---------------------------------------------------------------------------------
+def test_form_encoding_uses_stripe_brackets() -> None:
+    assert encode_form({"items": [{"price": "p1", "quantity": 2}], "metadata": {"k": "v"},
+                        "auto_advance": False, "skip": None, "expand": ["a", "b"]}) == [
+        ("items[0][price]", "p1"), ("items[0][quantity]", "2"), ("metadata[k]", "v"),
+        ("auto_advance", "false"), ("expand[0]", "a"), ("expand[1]", "b")]
+
+
+def test_stripe_signature_agrees_with_the_stripe_library() -> None:
+    body, secret = b'{"id": "evt_1", "object": "event"}', "whsec_test"
+    header = stripe_signature(body, secret)
+    verify_signature(body, header, secret)
+    stripe.WebhookSignature.verify_header(body.decode(), header, secret, 300)
+    with pytest.raises(SignatureError):
+        verify_signature(body + b" ", header, secret)
+    with pytest.raises(SignatureError):
+        verify_signature(body, header, "whsec_other")
+    with pytest.raises(SignatureError, match="tolerance"):
+        verify_signature(body, header, secret, tolerance_s=300, now=time.time() + 3600)
+    with pytest.raises(SignatureError):
+        verify_signature(body, None, secret)
+
+
+def test_stripe_adapter_is_idempotent_per_business_operation() -> None:
+    async def scenario(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        client = make_client("billing", url, settings=FAST,
+                             headers={"Authorization": "Bearer sk_test_o2c_harness"})
+        billing = StripeBilling(client, RetryPolicy(FAST))
+        try:
+            args = {"key": "cus_canonical_1", "name": "Ada Ltd", "email": "a@example.com",
+                    "address": {"country": "GB", "city": "London"},
+                    "metadata": {"canonical_id": "cus_canonical_1"}}
+            return await billing.create_customer(**args), await billing.create_customer(**args)
+        finally:
+            await billing.aclose()
+
+    with serve_in_thread(sim_app("billing"), name="billing") as server:
+        first, again = run(scenario(server.url))
+        assert first["id"] == again["id"]
+        listed = httpx.get(f"{server.url}/v1/customers", headers={
+            "Authorization": "Bearer sk_test_o2c_harness"}).json()["data"]
+        assert [c["id"] for c in listed] == [first["id"]]
+
+
+# -- Adyen ----------------------------------------------------------------------------------
+def _item(**over: Any) -> dict[str, Any]:
+    item = {"amount": {"currency": "EUR", "value": 6188}, "eventCode": "AUTHORISATION",
+            "eventDate": "2026-11-25T10:00:00+00:00", "merchantAccountCode": "O2CHarnessECOM",
+            "merchantReference": "in_123", "pspReference": "ABCDEF1234567890",
+            "success": "true", "additionalData": {}}
+    item.update(over)
+    return item
+
+
+def test_adyen_hmac_agrees_with_the_adyen_library() -> None:
+    key = "6F2C9E0D1A7B4C3E8F5A2D9B0C7E6F1A3B8D5C2E9F0A7B4C1D6E3F8A5B2C9D0E"
+    item = _item()
+    item["additionalData"]["hmacSignature"] = generate_notification_sig(copy.deepcopy(item),
+                                                                        key).decode()
+    assert is_valid_hmac_notification(copy.deepcopy(item), key)
+    assert adyen.valid_signature(item, key)
+    tampered = copy.deepcopy(item)
+    tampered["amount"]["value"] = 1
+    assert not adyen.valid_signature(tampered, key)
+    assert not adyen.valid_signature(_item(), key)  # unsigned
+    assert adyen.event_id(item) == "AUTHORISATION:ABCDEF1234567890:true"
+
+
+# -- retry policy ---------------------------------------------------------------------------
+def test_retry_policy_honours_retry_after_and_gives_up_on_vendor_errors() -> None:
+    calls: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) < 3:
+            return httpx.Response(429, headers={"Retry-After": "0.2"}, json={})
+        return httpx.Response(200, json={"ok": True})
+
+    async def scenario() -> httpx.Response:
+        client = make_client("billing", "http://billing.test", settings=FAST,
+                             transport=httpx.MockTransport(answer))
+        billing = StripeBilling(client, RetryPolicy(FAST))
+        try:
+            return await billing.send("GET", "/v1/customers")
+        finally:
+            await billing.aclose()
+
+    assert run(scenario()).json() == {"ok": True}
+    assert len(calls) == 3
+    assert calls[1] - calls[0] >= 0.19 and calls[2] - calls[1] >= 0.19  # Retry-After waited
+    policy = RetryPolicy(RetrySettings(max_retry_after_s=5))
+    assert policy._backoff(TransientError("x", "429", retry_after=120)) == 5
+    assert policy._backoff(VendorError("x", 400, "invalid", "no")) is False
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert parse_retry_after("3") == 3.0
+
+
+# -- S/4HANA --------------------------------------------------------------------------------
+def test_s4_deep_insert_once_and_csrf_refetched(s4: str) -> None:
+    async def scenario() -> tuple[str, str]:
+        client = make_client("cloud_erp", s4, settings=FAST,
+                             auth=httpx.BasicAuth("O2C_COMM_USER", "o2c-password"))
+        erp = S4Hana(client, RetryPolicy(FAST), sap_client="100", payment_terms="NT30")
+        try:
+            args = {"search_term": "001ADAPTERTEST0AAA", "name": "Adapter Test GmbH",
+                    "address": {"line1": "Main St 1", "city": "Berlin", "postal_code": "10115",
+                                "country": "DE"}, "tax_id": "DE123456789",
+                    "company_code": "1010"}
+            first = await erp.ensure_customer(**args)
+            erp._csrf["/sap/opu/odata/sap/API_BUSINESS_PARTNER"] = "stale-token"
+            second = await erp.ensure_customer(**{**args, "company_code": "1110"})
+            return first, second
+        finally:
+            await erp.aclose()
+
+    first, second = run(scenario())
+    assert first == second
+    fact = httpx.get(f"{s4}/_sim/await", params={
+        "kind": "business_partner.created", "key": "001ADAPTERTEST0AAA", "timeout": 5}).json()
+    assert fact["matched"] and fact["fact"]["count"] == 1
+
+
+def test_sap_name_split() -> None:
+    assert split_name("Short") == ("Short", "")
+    assert split_name("Nordwest Datenverarbeitung und Beratung Holding GmbH") == (
+        "Nordwest Datenverarbeitung und Beratung", "Holding GmbH")
+    assert split_name("X" * 50) == ("X" * 40, "X" * 10)
+
+
+# -- legacy ERP -----------------------------------------------------------------------------
+def _legacy(url: str, timeout: float = 10) -> LegacyErp:
+    settings = FAST.model_copy(update={"request_timeout_s": timeout})
+    client = make_client("legacy_erp", url, settings=settings,
+                         auth=httpx.BasicAuth("O2C_RFC", "Legacy#2004"))
+    return LegacyErp(client, RetryPolicy(settings))
+
+
+def test_legacy_posting_with_a_lost_answer_is_in_doubt_not_reposted(legacy: str) -> None:
+    number = customer_number_for("cus_in_doubt")
+
+    async def setup() -> None:
+        erp = _legacy(legacy)
+        try:
+            await erp.ensure_customer(number=number, name="Doubtful Ltd", address={},
+                                      country="GB", currency="GBP", company_code="4000",
+                                      tax_id=None)
+        finally:
+            await erp.aclose()
+
+    async def post(timeout: float) -> dict[str, str]:
+        erp = _legacy(legacy, timeout)
+        try:
+            return await erp.post_invoice(
+                company_code="4000", customer=number, reference="DOUBT-0001",
+                invoice_date=date(2026, 11, 1), due_date=date(2026, 12, 1), currency="GBP",
+                net="100.00", tax="20.00", gross="120.00")
+        finally:
+            await erp.aclose()
+
+    async def lookup() -> dict[str, str] | None:
+        erp = _legacy(legacy)
+        try:
+            return await erp.find_posting("4000", number, "DOUBT-0001")
+        finally:
+            await erp.aclose()
+
+    run(setup())
+    r = httpx.put(f"{legacy}/_sim/faults", json={"seed": 1, "rules": [{
+        "kind": "latency", "route": "/soap/LegacyErp", "latency": {"ms": 800}}]})
+    assert r.status_code == 200, r.text
+    with pytest.raises(InDoubt):
+        run(post(timeout=0.2))  # the ERP books it after the client gave up
+    fact = httpx.get(f"{legacy}/_sim/await", params={
+        "kind": "invoice.posted", "key": "DOUBT-0001", "timeout": 10}).json()
+    assert fact["matched"]
+    httpx.delete(f"{legacy}/_sim/faults")
+    found = run(lookup())
+    assert found is not None and found["DocumentNumber"] == fact["fact"]["data"]["DocumentNumber"]
+    docs = httpx.get(f"{legacy}/_sim/legacy/documents", params={
+        "external_reference": "DOUBT-0001"}).json()
+    assert len(docs["data"]) == 1
+
+
+def test_legacy_customer_creation_is_repeatable(legacy: str) -> None:
+    async def twice() -> list[str]:
+        erp = _legacy(legacy)
+        try:
+            return [await erp.ensure_customer(
+                number=customer_number_for("cus_twice"), name="N" * 50, address={
+                    "line1": "1 Long Street", "city": "Paris", "postal_code": "75001"},
+                country="FR", currency="EUR", company_code="3000", tax_id="FR12345678901")
+                for _ in range(2)]
+        finally:
+            await erp.aclose()
+
+    first, second = run(twice())
+    assert first == second == customer_number_for("cus_twice")
+    fact = httpx.get(f"{legacy}/_sim/await", params={
+        "kind": "customer.created", "key": first, "timeout": 5}).json()
+    assert fact["fact"]["count"] == 1
+    assert fact["fact"]["data"]["Name"] == "N" * 35  # the old system's 35-character column
