@@ -102,8 +102,74 @@ class StripeStates(SimulatorStates):
         return values
 
 
+class AvaTaxStates(SimulatorStates):
+    provider = "avalara-tax"
+    headers = {"Authorization": _basic("2000000001", "o2c-test-license")}
+    states = {"an uncommitted transaction exists in company O2C-US": "uncommitted"}
+
+    def uncommitted(self, params: Mapping[str, Any]) -> Values:
+        code = "in_StateInvoice0000000000001"
+        self.ok(self.http.post("/api/v2/transactions/createoradjust", json={
+            "createTransactionModel": {
+                "type": "SalesInvoice", "code": code, "companyCode": "O2C-US",
+                "date": "2026-01-31", "customerCode": "cust_state", "currencyCode": "USD",
+                "commit": False, "addresses": {"singleLocation": {
+                    "line1": "410 Terry Ave N", "city": "Seattle", "region": "WA",
+                    "postalCode": "98109", "country": "US"}},
+                "lines": [{"number": "1", "quantity": 1, "amount": 49.0,
+                           "taxCode": "SW054000"}]}}))
+        return {"code": code}
+
+
+class AdyenStates(SimulatorStates):
+    provider = "adyen-payments"
+    headers = {"X-API-Key": "AQE_o2c_test_key"}
+    states = {"a standard webhook exists for merchant O2CHarnessECOM": "webhook"}
+
+    def webhook(self, params: Mapping[str, Any]) -> Values:
+        hook = self.ok(self.http.post("/v3/merchants/O2CHarnessECOM/webhooks", json={
+            "type": "standard", "url": "http://127.0.0.1:8100/webhooks/adyen",
+            "active": True, "communicationFormat": "json"}))
+        return {"webhookId": hook["id"]}
+
+
+class SalesforceStates(SimulatorStates):
+    provider = "salesforce-crm"
+    states = {"a Closed Won opportunity exists": "closed_won",
+              "the layer is subscribed to change events": "subscribed"}
+    api = "/services/data/v59.0"
+
+    def _login(self) -> str:
+        token = self.ok(self.http.post("/services/oauth2/token", data={
+            "grant_type": "password", "client_id": "3MVG9o2cHarnessSimulatorConsumerKey",
+            "client_secret": "o2c-client-secret", "username": "integration@o2c.test",
+            "password": "o2c-passwordo2cSecurityToken"}))
+        return str(token["access_token"])
+
+    def closed_won(self, params: Mapping[str, Any]) -> Values:
+        token = self._login()
+        auth = {"Authorization": f"Bearer {token}"}
+        account = self.ok(self.http.post(f"{self.api}/sobjects/Account", headers=auth, json={
+            "Name": "Acme Analytics Inc", "BillingStreet": "410 Terry Ave N",
+            "BillingCity": "Seattle", "BillingPostalCode": "98109", "BillingState": "WA",
+            "BillingCountry": "US", "Legal_Entity__c": "US01", "CurrencyIsoCode": "USD"}))
+        opportunity = self.ok(self.http.post(f"{self.api}/sobjects/Opportunity", headers=auth,
+                                             json={"Name": "Acme Analytics — subscription",
+                                                   "AccountId": account["id"],
+                                                   "StageName": "Closed Won",
+                                                   "CloseDate": "2026-01-31", "Amount": 588,
+                                                   "CurrencyIsoCode": "USD"}))
+        return {"accessToken": token, "opportunityId": opportunity["id"]}
+
+    def subscribed(self, params: Mapping[str, Any]) -> Values:
+        self.ok(self.http.post("/_sim/crm/subscriptions", json={
+            "url": "http://127.0.0.1:8100/webhooks/salesforce", "secret": "o2c-cdc-secret"}))
+        return {}
+
+
 STATES: dict[str, type[SimulatorStates]] = {
-    cls.provider: cls for cls in (StripeStates,)
+    cls.provider: cls for cls in (StripeStates, AvaTaxStates, AdyenStates, SalesforceStates)
 }
 
-__all__ = ["STATES", "SimulatorStates", "StripeStates"]
+__all__ = ["STATES", "AdyenStates", "AvaTaxStates", "SalesforceStates", "SimulatorStates",
+           "StripeStates"]

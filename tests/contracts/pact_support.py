@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 from filelock import FileLock
 
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
@@ -61,4 +62,28 @@ def fast_policy() -> RetryPolicy:
                                      wait_jitter_s=0))
 
 
-__all__ = ["PACT_DIR", "copy_pacts", "fast_policy", "from_state", "match", "write_pact"]
+__all__ = ["PACT_DIR", "OriginRouter", "copy_pacts", "fast_policy", "from_state", "match", "write_pact"]
+
+
+class OriginRouter(httpx.AsyncBaseTransport):
+    """Sends requests for ``origin`` (a URL the pact gives as an example, e.g. the CRM's
+    ``instance_url``) to the Pact mock server instead; everything else goes through as is.
+    (The FFI's MockServerURL generator panics in pact_models 1.3, so the example cannot be
+    rewritten to the mock server's URL by Pact itself.)"""
+
+    def __init__(self, origin: str, mock_url: str) -> None:
+        self.origin = httpx.URL(origin)
+        self.mock = httpx.URL(mock_url)
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if (url.scheme, url.host, url.port) == (self.origin.scheme, self.origin.host,
+                                                 self.origin.port):
+            request.url = url.copy_with(scheme=self.mock.scheme, host=self.mock.host,
+                                        port=self.mock.port)
+            request.headers["Host"] = self.mock.netloc.decode()
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
