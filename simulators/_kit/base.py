@@ -27,6 +27,28 @@ if TYPE_CHECKING:
 
 Port = Annotated[int, Field(ge=0, le=65535, description="TCP port; 0 picks a free one")]
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_B62_PAIRS = [_B62[i % 62] + _B62[i // 62] for i in range(62 * 62)]  # two digits, low first
+_B62_4 = 62**4
+
+
+def _base62_low_first(num: int, length: int) -> str:
+    """The ``length`` lowest base-62 digits of ``num``, least significant first.
+
+    Four digits per big-int division (then a table of digit pairs): ids are minted on every
+    create, and digit-by-digit division of a 128-bit number was most of their cost.
+    """
+    parts = []
+    left = length
+    while left >= 4:
+        num, chunk = divmod(num, _B62_4)
+        high, low = divmod(chunk, 3844)
+        parts.append(_B62_PAIRS[low])
+        parts.append(_B62_PAIRS[high])
+        left -= 4
+    for _ in range(left):
+        num, rem = divmod(num, 62)
+        parts.append(_B62[rem])
+    return "".join(parts)
 
 
 class SimulatorConfig(BaseModel):
@@ -128,12 +150,8 @@ class IdFactory:
         counters[prefix] = n
         meta.put("id_counters", counters)
         digest = hashlib.blake2b(f"{self.seed}:{prefix}:{n}".encode(), digest_size=16).digest()
-        num = int.from_bytes(digest, "big")
-        chars = []
-        for _ in range(length):
-            num, rem = divmod(num, 62)
-            chars.append(_B62[rem])
-        return f"{prefix}{sep}{''.join(chars)}" if prefix else "".join(chars)
+        body = _base62_low_first(int.from_bytes(digest, "big"), length)
+        return f"{prefix}{sep}{body}" if prefix else body
 
     def sequence(self, name: str, start: int = 1) -> int:
         """Next value of a named counter (document numbers and the like)."""

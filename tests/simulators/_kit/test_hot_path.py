@@ -6,6 +6,7 @@ no receive loop for a request without a body, metric children looked up once per
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -22,8 +23,10 @@ from simulators._kit import (
     Call,
     Endpoint,
     FaultDecision,
+    IdFactory,
     Simulator,
     SimulatorError,
+    StateStore,
     build_app,
     json_response,
     serve_in_thread,
@@ -163,3 +166,22 @@ def test_indexed_router_picks_the_route_starlette_picks(name: str) -> None:
             want = _chosen(plain, method, path)
             got = _chosen(app.router, method, path)
             assert got == want, (method, path)
+
+
+def test_ids_are_the_digit_by_digit_base62_of_the_hash() -> None:
+    """The chunked base-62 encoding mints exactly the ids the digit-by-digit one did."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+    def by_digit(seed: int, prefix: str, n: int, length: int) -> str:
+        digest = hashlib.blake2b(f"{seed}:{prefix}:{n}".encode(), digest_size=16).digest()
+        num, chars = int.from_bytes(digest, "big"), []
+        for _ in range(length):
+            num, rem = divmod(num, 62)
+            chars.append(alphabet[rem])
+        return f"{prefix}_{''.join(chars)}" if prefix else "".join(chars)
+
+    for seed in (0, 7):
+        ids = IdFactory(StateStore(), seed)
+        for n in range(1, 40):
+            length = n % 27 + 1  # every length from 1 to 27, tails of 0-3 digits included
+            assert ids.new("cus", length) == by_digit(seed, "cus", n, length)
