@@ -50,6 +50,31 @@ class IntegrationSettings(BaseModel):
     url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8100")
 
 
+class LatencySla(BaseModel):
+    """Thresholds (milliseconds) on one business latency; unset ones are not checked."""
+
+    model_config = ConfigDict(extra="forbid")
+    p50_ms: float | None = Field(default=None, gt=0)
+    p90_ms: float | None = Field(default=None, gt=0)
+    p95_ms: float | None = Field(default=None, gt=0)
+    p99_ms: float | None = Field(default=None, gt=0)
+    max_ms: float | None = Field(default=None, gt=0)
+
+    def thresholds(self) -> dict[str, float]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class SlaSettings(BaseModel):
+    """What ``harness load`` enforces: a breach fails the run with one line per SLA.
+
+    ``error_rate`` is failed / all requests (HTTP and business events) of the run."""
+
+    model_config = ConfigDict(extra="forbid")
+    invoice_posting: LatencySla = Field(default_factory=LatencySla)
+    payment_update: LatencySla = Field(default_factory=LatencySla)
+    error_rate: float | None = Field(default=None, ge=0, le=1)
+
+
 class HarnessSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HARNESS_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -61,6 +86,7 @@ class HarnessSettings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     simulators: SimulatorsSettings = Field(default_factory=SimulatorsSettings)  # type: ignore[valid-type]
     integration: IntegrationSettings = Field(default_factory=IntegrationSettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)
     fault_profiles: dict[str, list[FaultRule]] = Field(
         default_factory=dict,
         description="named fault profiles of your own, usable like the built-in ones",

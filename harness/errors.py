@@ -6,7 +6,8 @@ HarnessError
 ├── LandscapeError     simulators cannot start, are not running, or do not answer
 │   └── PortInUseError a configured port is taken
 ├── GateError          a gate stage could not run
-└── ContractError      pacts cannot be read, verified, published or queried
+├── ContractError      pacts cannot be read, verified, published or queried
+└── LoadError          a load run could not run or produced no results
 """
 
 from __future__ import annotations
@@ -44,3 +45,7 @@ class GateError(HarnessError):
 
 class ContractError(HarnessError):
     """Pacts cannot be read, verified, published, or the broker cannot be queried."""
+
+
+class LoadError(HarnessError):
+    """``harness load`` could not run Locust, or Locust produced no results."""
