@@ -167,9 +167,78 @@ class SalesforceStates(SimulatorStates):
         return {}
 
 
+class S4HanaStates(SimulatorStates):
+    provider = "s4hana-erp"
+    headers = {"Authorization": _basic("O2C_COMM_USER", "o2c-password"),
+               "Accept": "application/json"}
+    root = "/sap/opu/odata/sap"
+    states = {
+        "a CSRF session is open on API_BUSINESS_PARTNER": "bp_session",
+        "customer 1000001 exists in company code 1010 and a CSRF session is open on "
+        "API_O2C_JOURNALENTRY_SRV": "customer_je_session",
+        "an invoice with reference 7FE1103A-0001 is posted for customer 1000001 in "
+        "company code 1010 and a CSRF session is open on API_O2C_INCOMINGPAYMENT_SRV":
+            "posted_invoice_pay_session",
+        "no business partner with search term CUST_01 exists": "nothing",
+        "no journal entry with reference 7FE1103A-0001 exists in company code 1010": "nothing",
+        "no incoming payment with reference PSP123456789 exists in company code 1010":
+            "nothing",
+    }
+
+    def nothing(self, params: Mapping[str, Any]) -> Values:
+        return {}  # the reset before every state is the whole setup
+
+    def _session(self, service: str) -> Values:
+        """A fresh CSRF session: the token and the cookie a client must send back."""
+        self.http.cookies.clear()
+        response = self.http.get(f"{self.root}/{service}/", params={"sap-client": "100"},
+                                 headers={"x-csrf-token": "Fetch"})
+        self.ok(response)
+        name, value = next(iter(response.cookies.items()))
+        return {"csrfToken": response.headers["x-csrf-token"],
+                "sessionCookie": f"{name}={value}"}
+
+    def _write(self, service: str, entity: str, body: dict[str, Any]) -> Any:
+        session = self._session(service)
+        return self.ok(self.http.post(f"{self.root}/{service}/{entity}",
+                                      params={"sap-client": "100"}, json=body,
+                                      headers={"x-csrf-token": session["csrfToken"]}))["d"]
+
+    def _customer(self) -> str:
+        created = self._write("API_BUSINESS_PARTNER", "A_BusinessPartner", {
+            "BusinessPartnerCategory": "2", "OrganizationBPName1": "Müller Datensysteme GmbH",
+            "SearchTerm1": "STATE_01",
+            "to_BusinessPartnerAddress": {"results": [{"CityName": "Walldorf",
+                                                       "PostalCode": "69190",
+                                                       "Country": "DE"}]},
+            "to_Customer": {"to_CustomerCompany": {"results": [
+                {"CompanyCode": "1010", "PaymentTerms": "NT30"}]}}})
+        return str(created.get("Customer") or created["BusinessPartner"])
+
+    def bp_session(self, params: Mapping[str, Any]) -> Values:
+        return self._session("API_BUSINESS_PARTNER")
+
+    def customer_je_session(self, params: Mapping[str, Any]) -> Values:
+        customer = self._customer()
+        return {"customer": customer, **self._session("API_O2C_JOURNALENTRY_SRV")}
+
+    def posted_invoice_pay_session(self, params: Mapping[str, Any]) -> Values:
+        customer = self._customer()
+        self._write("API_O2C_JOURNALENTRY_SRV", "A_JournalEntry", {
+            "CompanyCode": "1010", "AccountingDocumentType": "DR",
+            "DocumentDate": "/Date(1769817600000)/", "PostingDate": "/Date(1769817600000)/",
+            "DocumentReferenceID": "7FE1103A-0001", "Customer": customer,
+            "AmountInTransactionCurrency": "58.31", "TaxAmount": "9.31",
+            "TransactionCurrency": "EUR", "to_Item": {"results": [
+                {"GLAccount": "41000000", "AmountInTransactionCurrency": "-49.00"},
+                {"GLAccount": "22000000", "AmountInTransactionCurrency": "-9.31"}]}})
+        return {"customer": customer, **self._session("API_O2C_INCOMINGPAYMENT_SRV")}
+
+
 STATES: dict[str, type[SimulatorStates]] = {
-    cls.provider: cls for cls in (StripeStates, AvaTaxStates, AdyenStates, SalesforceStates)
+    cls.provider: cls for cls in (StripeStates, AvaTaxStates, AdyenStates, SalesforceStates,
+                                  S4HanaStates)
 }
 
-__all__ = ["STATES", "AdyenStates", "AvaTaxStates", "SalesforceStates", "SimulatorStates",
+__all__ = ["STATES", "AdyenStates", "AvaTaxStates", "S4HanaStates", "SalesforceStates", "SimulatorStates",
            "StripeStates"]
