@@ -362,6 +362,108 @@ def check(
     raise typer.Exit(0 if result.passed else 1)
 
 
+@app.command()
+def load(
+    config: ConfigOpt = None,
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="onboarding, month-end, "
+                                          "payment-storm, mixed or migration-wave")] = "month-end",
+    users: Annotated[int, typer.Option("--users", "-u", min=1, max=100_000,
+                                       help="peak concurrent Locust users")] = 10,
+    spawn_rate: Annotated[float, typer.Option("--spawn-rate", "-r", min=0.01,
+                                              help="users started per second")] = 5.0,
+    run_time: Annotated[str, typer.Option("--run-time", "-t", help="e.g. 60s, 5m")] = "60s",
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, max=64, help="Locust "
+                                         "processes on this machine (--processes)")] = 1,
+    expect_workers: Annotated[int, typer.Option(
+        "--expect-workers", min=0, max=1000, help="run as master and wait for this many "
+        "workers started on other machines (prints their command)")] = 0,
+    master_bind_host: Annotated[str, typer.Option(
+        "--master-bind-host", help="interface the master listens on for remote workers")] =
+        "127.0.0.1",
+    master_port: Annotated[int, typer.Option("--master-port", min=1, max=65535)] = 5557,
+    web: Annotated[bool, typer.Option("--web", help="serve Locust's web UI (127.0.0.1) "
+                                      "during the run; it stays 30 s after the end")] = False,
+    web_port: Annotated[int, typer.Option("--web-port", min=1, max=65535)] = 8089,
+    running: Annotated[bool, typer.Option("--running", help="use the landscape of `harness up "
+                                          "--detach` and integration.url instead of "
+                                          "starting one")] = False,
+    seed_value: Annotated[int, typer.Option("--seed", help="data seed")] = 7,
+    business_timeout: Annotated[float, typer.Option(
+        "--business-timeout", min=1.0, help="seconds a posting or payment may take before "
+        "it counts as failed")] = 30.0,
+    close_every: Annotated[float, typer.Option(
+        "--close-every", min=0.0, help="seconds between month-end closings (0: the "
+        "scenario's default)")] = 0.0,
+    wave_at: Annotated[float, typer.Option("--wave-at", min=0.0, help="migration-wave: "
+                                           "seconds into the run (0: half-way)")] = 0.0,
+    entities: Annotated[str | None, typer.Option(
+        "--entities", help="legal entities of the customers, e.g. US01,DE01")] = None,
+) -> None:
+    """Run a Locust scenario and enforce the SLAs of [sla] in harness.toml.
+
+    Locust runs in a subprocess against a landscape started here (simulators and the
+    reference integration layer on free ports) or, with --running, the one already up.
+    Business latencies (invoice-posting, payment-update) come from the simulators' own
+    timestamps. Writes Locust's CSV/HTML and load.json into reports/<run-id>/load/; exits 1
+    with one line per breached SLA.
+    """
+    from .load import (
+        LandscapeReady,
+        LoadOptions,
+        LocustFinished,
+        LocustStarted,
+        parse_duration,
+        remote_worker_command,
+        run_load,
+    )
+
+    settings = _settings(config)
+    try:
+        seconds = parse_duration(run_time)
+    except ValueError as exc:
+        raise ConfigError(str(exc), "pass --run-time like 60s, 5m or 1h30m") from None
+    options = LoadOptions(
+        scenario=scenario, users=users, spawn_rate=spawn_rate, run_time_s=seconds,
+        workers=workers, expect_workers=expect_workers, master_bind_host=master_bind_host,
+        master_port=master_port, web=web, web_port=web_port, running=running,
+        seed=seed_value, business_timeout_s=business_timeout, close_every_s=close_every,
+        wave_at_s=wave_at, entities=tuple(_split(entities) or ()))
+
+    def render(event: object) -> None:
+        if isinstance(event, LandscapeReady):
+            where = "started here" if event.started_here else "already running"
+            out.print(f"landscape ({where}): integration layer {event.urls['integration']}",
+                      highlight=False)
+            if expect_workers:
+                out.print("start each remote worker with:\n  " + remote_worker_command(
+                    options, event.urls, master_bind_host), highlight=False, soft_wrap=True)
+        elif isinstance(event, LocustStarted):
+            ui = f"; web UI http://127.0.0.1:{web_port}" if web else ""
+            out.print(f"locust: {scenario}, {users} users, {run_time}{ui}; log {event.log}",
+                      highlight=False)
+        elif isinstance(event, LocustFinished):
+            out.print(f"locust finished in {event.duration_s:.0f}s", highlight=False)
+
+    result = run_load(settings, options, reporters=[render])
+    table = Table("latency / endpoint", "count", "failed", "p50 ms", "p95 ms", "p99 ms",
+                  "max ms", "per s")
+    rows = [{"name": k, **v} for k, v in result.summary["business"].items()]
+    rows += [e for e in result.summary["endpoints"] if e["type"] != "business"]
+    for row in rows:
+        def ms(key: str, row: dict[str, Any] = row) -> str:
+            return "-" if row.get(key) is None else f"{row[key]:,.0f}"
+        table.add_row(str(row["name"]), str(row["count"]), str(row["failures"]), ms("p50_ms"),
+                      ms("p95_ms"), ms("p99_ms"), ms("max_ms"), f"{row['throughput_per_s']:g}")
+    out.print(table)
+    for check in result.checks:
+        if not check.passed:
+            err.print(f"[red]SLA breached:[/] {check.reason}", highlight=False, soft_wrap=True)
+    verdict = "[green]SLAs met[/]" if result.passed and result.checks else \
+        "[yellow]no SLA set ([sla] in harness.toml)[/]" if not result.checks else \
+        f"[red]{len(result.breaches)} SLA breach(es)[/]"
+    out.print(f"{verdict} — report in {result.out_dir}", highlight=False)
+    raise typer.Exit(0 if result.passed else 1)
+
 def main() -> None:
     try:
         app()
