@@ -60,3 +60,13 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-e", ".")
     session.run("python", "-m", "bench.peers", *session.posargs)
+
+
+@nox.session(python="3.11")
+def scenarios(session: nox.Session) -> None:
+    """Short Locust runs of every load scenario with the SLAs of harness.toml; extra
+    arguments go to each `harness load` (e.g. `nox -s scenarios -- --users 20`)."""
+    session.install("-e", ".")
+    for name in ("onboarding", "month-end", "payment-storm", "mixed", "migration-wave"):
+        session.run("harness", "load", "--scenario", name, "--users", "8", "--spawn-rate",
+                    "4", "--run-time", "20s", *session.posargs)
