@@ -270,7 +270,7 @@ class _AdminGuard:
         self._fresh_idempotency_key(case)
         if case.path == "/_sim/await" and isinstance(case.query, dict):
             value = case.query.get("timeout")
-            if _is_number(value) and value > _AWAIT_TIMEOUT_CAP:
+            if _as_number(value) > _AWAIT_TIMEOUT_CAP:  # drawn as a number or numeric text
                 case.query["timeout"] = _AWAIT_TIMEOUT_CAP
         elif case.path == "/_sim/seed" and isinstance(case.body, dict):
             size = case.body.get("size")
@@ -302,6 +302,16 @@ class _AdminGuard:
             self.credentials.invalidate()
 
 
+def _as_number(value: object) -> float:
+    """``value`` as a number when it is one (or numeric text), else 0."""
+    if _is_number(value):
+        return float(value)
+    try:
+        return float(value) if isinstance(value, str) else 0.0
+    except ValueError:
+        return 0.0
+
+
 def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -320,7 +330,7 @@ def prepare_schema(schema: Any, credentials: Credentials, admin: ClientFactory) 
     # refresh_interval=None: no time-based cache; ``Credentials`` caches and is invalidated
     # by the guard when the simulator forgets its sessions.
     schema.auth(refresh_interval=None)(_TargetAuth)
-    _GUARDS[id(schema)] = guard
+    _GUARDS[id(schema.raw_schema)] = guard
     _register_global_checks_and_hooks()
     return schema
 
@@ -333,7 +343,8 @@ _registered: list[bool] = []
 
 
 def _guard_of(case: Any) -> _AdminGuard | None:
-    return _GUARDS.get(id(case.operation.schema))
+    # keyed by the raw document: schema.include()/exclude() return clones that share it
+    return _GUARDS.get(id(case.operation.schema.raw_schema))
 
 
 def _register_global_checks_and_hooks() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,12 +29,27 @@ if TYPE_CHECKING:
 SNAPSHOT_FORMAT = 1
 
 
+def _exactly_one_of_seconds_or_to(schema: dict[str, Any]) -> None:
+    # the JSON Schema says what the validator below enforces (found by fuzzing)
+    props = schema["properties"]
+    seconds = {"type": "number", "minimum": 0, "maximum": 86_400 * 3660}
+    to = {"type": "number", "minimum": 0, "maximum": 32_503_680_000}
+    props["seconds"] = {"anyOf": [seconds, {"type": "null"}]}
+    props["to"] = {"anyOf": [to, {"type": "null"}],
+                   "description": props["to"].get("description", "")}
+    schema["anyOf"] = [
+        {"required": ["seconds"], "properties": {"seconds": seconds, "to": {"type": "null"}}},
+        {"required": ["to"], "properties": {"to": to, "seconds": {"type": "null"}}},
+    ]
+
+
 class ClockAdvance(BaseModel):
     """Body of ``POST /_sim/clock/advance``: either ``seconds`` or an absolute ``to``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_of_seconds_or_to)
     seconds: Annotated[float, Field(ge=0, le=86_400 * 3660)] | None = None
-    to: float | None = Field(default=None, description="epoch seconds on the simulator clock")
+    to: Annotated[float, Field(ge=0, le=32_503_680_000)] | None = Field(
+        default=None, description="epoch seconds on the simulator clock")
 
     @model_validator(mode="after")
     def _one(self) -> ClockAdvance:
@@ -75,7 +91,8 @@ async def _parse(request: Request, model: type[BaseModel]) -> BaseModel | Respon
     except orjson.JSONDecodeError as exc:
         return admin_error(400, "invalid_json", f"body is not JSON: {exc}")
     try:
-        return model.model_validate(data)
+        # strict: the documented JSON types only (no false → 0.0, no "1" → 1)
+        return model.model_validate(data, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
@@ -143,10 +160,21 @@ def admin_routes(kit: Kit) -> list[Route]:
         kit.tick()  # imported history may leave work due now (cycles, queues)
         return json_response({"simulator": sim_name, "imported": imported})
 
-    async def get_snapshot(request: Request) -> Response:
+    def snapshot_body() -> bytes:
+        # the Snapshot model's shape, built directly: validating a large state through
+        # pydantic costs seconds and changes nothing
         kit.save_clock()
-        return json_response(Snapshot(simulator=sim_name, clock=kit.ctx.clock.state(),
-                                      state=kit.store.snapshot()).model_dump())
+        return orjson.dumps({"format": SNAPSHOT_FORMAT, "simulator": sim_name,
+                             "clock": kit.ctx.clock.state(), "state": kit.store.snapshot()},
+                            option=orjson.OPT_NON_STR_KEYS)
+
+    async def get_snapshot(request: Request) -> Response:
+        return Response(snapshot_body(), media_type="application/json")
+
+    async def snapshot_digest(request: Request) -> Response:
+        body = snapshot_body()
+        return json_response({"simulator": sim_name, "sha256": hashlib.sha256(body).hexdigest(),
+                              "bytes": len(body)})
 
     async def put_snapshot(request: Request) -> Response:
         parsed = await _parse(request, Snapshot)
@@ -176,7 +204,10 @@ def admin_routes(kit: Kit) -> list[Route]:
             limit = _int_param(request, "limit", 100, 1, 5000)
         except ValueError as exc:
             return admin_error(400, "invalid_request", str(exc))
-        with_body = request.query_params.get("body") in ("1", "true")
+        flag = request.query_params.get("body")
+        if flag not in (None, "1", "0", "true", "false"):  # documented as a boolean
+            return admin_error(400, "invalid_request", "body must be true or false")
+        with_body = flag in ("1", "true")
         return json_response({
             "pending": not kit.ctx.webhooks.idle,
             "data": kit.ctx.webhooks.describe(limit, request.query_params.get("event_id"),
@@ -227,7 +258,8 @@ def admin_routes(kit: Kit) -> list[Route]:
         assert isinstance(parsed, ClockAdvance)
         if parsed.to is not None:
             if parsed.to < kit.ctx.clock.now():
-                return admin_error(422, "invalid_request", "'to' is in the past: the clock only "
+                # well-formed, but in conflict with the clock's current state
+                return admin_error(409, "clock_conflict", "'to' is in the past: the clock only "
                                    "moves forward")
             kit.ctx.clock.advance_to(parsed.to)
         else:
@@ -277,6 +309,7 @@ def admin_routes(kit: Kit) -> list[Route]:
         Route("/_sim/seed", seed, methods=["POST"]),
         Route("/_sim/import", import_, methods=["POST"]),
         Route("/_sim/snapshot", get_snapshot, methods=["GET"]),
+        Route("/_sim/snapshot/digest", snapshot_digest, methods=["GET"]),
         Route("/_sim/snapshot", put_snapshot, methods=["PUT"]),
         Route("/_sim/journal", journal, methods=["GET"]),
         Route("/_sim/webhooks", webhooks, methods=["GET"]),

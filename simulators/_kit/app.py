@@ -348,6 +348,18 @@ def build_app(simulator: Simulator) -> Starlette:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if request.url.path.startswith("/_sim/") or request.url.path == "/openapi.json":
+            # the harness's own API answers in its own shape, with 405 + Allow (not a vendor's)
+            from .admin import admin_error
+
+            response = admin_error(exc.status_code, "method_not_allowed"
+                                   if exc.status_code == 405 else "not_found", exc.detail)
+            if exc.status_code == 405:  # every method of the path, not just the first route's
+                methods = {m for r in request.app.routes
+                           if getattr(r, "path_regex", None) is not None
+                           and r.path_regex.match(request.url.path) for m in (r.methods or ())}
+                response.headers["Allow"] = ", ".join(sorted(methods))
+            return response
         if exc.status_code == 405:
             return simulator.method_not_allowed(request).to_response()
         return simulator.not_found(request).to_response()

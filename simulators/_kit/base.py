@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.responses import Response
 
 from .clock import Clock
@@ -82,6 +82,17 @@ class SeedRequest(BaseModel):
     seed: int = 0
     size: Annotated[int, Field(ge=0, le=100_000)] = 50
     locales: list[str] = Field(default_factory=lambda: ["en_US", "de_DE", "fr_FR", "en_GB"])
+
+    @field_validator("locales")
+    @classmethod
+    def _supported(cls, value: list[str]) -> list[str]:
+        from .data import LOCALE_COUNTRY  # an unknown locale is a 422, not a crash in Faker
+
+        unknown = [loc for loc in value if loc not in LOCALE_COUNTRY]
+        if unknown:
+            raise ValueError(f"unsupported locale(s) {unknown}; supported: "
+                             f"{sorted(LOCALE_COUNTRY)}")
+        return value
     dirtiness: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
 
 

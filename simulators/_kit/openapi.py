@@ -9,7 +9,8 @@ from pydantic import BaseModel
 
 from .admin import ClockAdvance, ClockSet, Snapshot
 from .base import ImportRequest, SeedRequest
-from .faults import FaultConfig
+from .data import LOCALE_COUNTRY
+from .faults import PROFILES, FaultConfig
 
 if TYPE_CHECKING:
     from .app import Endpoint, Simulator
@@ -45,16 +46,25 @@ def _query(name: str, schema: dict[str, Any], description: str = "",
             "description": description}
 
 
+def _enumerate_known_names(components: dict[str, Any]) -> None:
+    """Only the built-in fault profiles and the supported Faker locales are accepted (custom
+    profiles are expanded by the harness before they reach a simulator)."""
+    components["FaultConfig"]["properties"]["profile"] = {
+        "anyOf": [{"type": "string", "enum": sorted(PROFILES)}, {"type": "null"}]}
+    components["SeedRequest"]["properties"]["locales"]["items"] = {
+        "type": "string", "enum": sorted(LOCALE_COUNTRY)}
+
+
 def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
     err = {"$ref": "#/components/schemas/AdminError"}
     components["AdminError"] = _ADMIN_ERROR
     bad = {"400": _json(err, "Bad query or body"), "422": _json(err, "Invalid body")}
 
     def op(summary: str, responses: dict[str, Any], body: dict[str, Any] | None = None,
-           params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+           params: list[dict[str, Any]] | None = None, required: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"tags": [ADMIN_TAG], "summary": summary, "responses": responses}
         if body is not None:
-            out["requestBody"] = {"required": False,
+            out["requestBody"] = {"required": required,
                                   "content": {"application/json": {"schema": body}}}
         if params:
             out["parameters"] = params
@@ -62,7 +72,7 @@ def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
 
     snapshot = _model_schema(Snapshot, components)
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000})
-    return {
+    paths = {
         "/_sim/reset": {"post": op("Forget all state", {"200": _json(_OBJ)})},
         "/_sim/seed": {"post": op("Generate realistic data", {"200": _json(_OBJ), **bad},
                                   _model_schema(SeedRequest, components))},
@@ -76,8 +86,13 @@ def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
             "get": op("Export the whole state", {"200": _json(snapshot)}),
             "put": op("Restore a state", {"200": _json(_OBJ), **bad,
                                           "409": _json(err, "Snapshot of another simulator")},
-                      snapshot),
+                      snapshot, required=True),
         },
+        "/_sim/snapshot/digest": {"get": op(
+            "SHA-256 of the bytes GET /_sim/snapshot would return now", {"200": _json({
+                "type": "object", "required": ["simulator", "sha256", "bytes"],
+                "properties": {"simulator": {"type": "string"}, "sha256": {"type": "string"},
+                               "bytes": {"type": "integer"}}})})},
         "/_sim/journal": {"get": op("Requests received", {"200": _json(_OBJ), **bad}, params=[
             limit, _query("path", {"type": "string"}, "path prefix"),
             _query("method", {"type": "string"})])},
@@ -95,10 +110,12 @@ def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
         "/_sim/clock": {"get": op("The simulator clock", {"200": _json(_OBJ)}),
                         "put": op("Put the clock at an instant, running or frozen",
                                   {"200": _json(_OBJ), **bad},
-                                  _model_schema(ClockSet, components))},
+                                  _model_schema(ClockSet, components), required=True)},
         "/_sim/clock/advance": {"post": op("Move the clock forward and run what is due",
-                                           {"200": _json(_OBJ), **bad},
-                                           _model_schema(ClockAdvance, components))},
+                                           {"200": _json(_OBJ), **bad, "409": _json(
+                                               err, "'to' is before the clock's current time")},
+                                           _model_schema(ClockAdvance, components),
+                                           required=True)},
         "/_sim/await": {"get": op("Long-poll until a fact is recorded", {"200": _json(_OBJ), **bad},
                                   params=[
             _query("kind", {"type": "string", "minLength": 1}, "fact kind", True),
@@ -113,6 +130,8 @@ def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
             "content": {"text/plain": {"schema": {"type": "string"}}}}})},
         "/_sim/health": {"get": op("Liveness", {"200": _json(_OBJ)})},
     }
+    _enumerate_known_names(components)
+    return paths
 
 
 def build_openapi(simulator: Simulator, endpoints: list[Endpoint]) -> dict[str, Any]:
