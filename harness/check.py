@@ -277,11 +277,12 @@ def run_cell(settings: HarnessSettings, scenario: str, profile: str,
             ctx = ScenarioContext(endpoints, f"{scenario[:3]}{options.seed}", options.size,
                                   options.seed, options.settle_timeout_s, on_phase, client)
             run: ScenarioRun | None = None
+            stopped: str | None = None
             try:
                 run = definition.run(ctx)
                 notes.extend(run.notes)
             except (scenarios.ActorError, scenarios.SettleTimeout) as exc:
-                notes.append(f"scenario stopped: {exc}")
+                stopped = f"scenario stopped: {exc}"  # the driver, not the layer, failed
             clear_faults(client, endpoints)
             plan = run.wave_plan if run else list(scenarios.WAVE_PLAN)
             expect = Expectations(plan, endpoints.integration)
@@ -296,9 +297,10 @@ def run_cell(settings: HarnessSettings, scenario: str, profile: str,
         return CellResult(scenario, profile, options.seed, "error",
                           time.monotonic() - started, error=f"{type(exc).__name__}: {exc}",
                           notes=notes)
-    return CellResult(scenario, profile, options.seed,
-                      "passed" if result.passed else "failed", time.monotonic() - started,
-                      result, run, notes=notes)
+    # a scenario that could not drive the landscape proves nothing: never a pass
+    status = "error" if stopped else "passed" if result.passed else "failed"
+    return CellResult(scenario, profile, options.seed, status, time.monotonic() - started,
+                      result, run, error=stopped, notes=notes)
 
 
 def _settled(reader: StateReader, expect: Expectations, timeout_s: float) -> Reconciliation:

@@ -68,7 +68,7 @@ def call(client: httpx.Client, method: str, url: str, *, attempts: int = 40,
         except httpx.TransportError as exc:
             last = f"{type(exc).__name__}: {exc}"
         else:
-            if response.status_code not in RETRY_STATUSES:
+            if not retryable(response):
                 if expect is not None and not expect(response):
                     raise ActorError(f"{method} {url} → {response.status_code}: "
                                      f"{response.text[:300]}")
@@ -83,6 +83,13 @@ def call(client: httpx.Client, method: str, url: str, *, attempts: int = 40,
         time.sleep(delay)  # backoff between attempts of a failing call, not a fixed wait
         delay = min(delay * 2, 2.0)
     raise ActorError(f"{method} {url} kept failing: {last}")
+
+
+def retryable(response: httpx.Response) -> bool:
+    """Transient: 429, 5xx, and the CRM's ``REQUEST_LIMIT_EXCEEDED`` (a 403 in Salesforce)."""
+    if response.status_code in RETRY_STATUSES:
+        return True
+    return response.status_code == 403 and b"REQUEST_LIMIT_EXCEEDED" in response.content
 
 
 def _ok(*codes: int) -> Callable[[httpx.Response], bool]:

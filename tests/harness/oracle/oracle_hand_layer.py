@@ -1,27 +1,22 @@
-"""A landscape of the six simulators (no integration layer) and a hand-written "integration"
-that drives them directly through their vendor APIs — correctly, or with one deliberate fault
-(skip a posting, post twice, post to the wrong ERP, round tax wrong, drop a payment) — so the
-oracle can be shown to catch each."""
+"""A hand-written "integration" that drives the simulators directly through their vendor
+APIs — correctly, or with one deliberate fault (skip a posting, post twice, post to the wrong
+ERP, round tax wrong, drop a payment) — so the oracle can be shown to catch each."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 import requests
 import zeep
 from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
-from harness import landscape as ls
-from harness.config import load_settings
 from harness.oracle import Expectations, LandscapeState, StateReader
-from scenarios import WAVE_PLAN, Credentials, Crm, Endpoints, Gateway
+from scenarios import WAVE_PLAN, Crm, Endpoints, Gateway
 
 S4 = "/sap/opu/odata/sap"
 TAX_COMPANY = {"US": "O2C-US", "DE": "O2C-DE", "FR": "O2C-FR", "GB": "O2C-GB"}
@@ -59,21 +54,6 @@ class Sims:
 
     def url(self, name: str) -> str:
         return self.endpoints.simulators[name]
-
-
-@pytest.fixture(scope="module")
-def sims() -> Iterator[Sims]:
-    settings = load_settings(environ={})
-    overrides = {n: settings.simulator(n).model_copy(update={"port": 0, "faults": None})
-                 for n in ls.select(settings, None)}
-    overrides["legacy_erp"] = overrides["legacy_erp"].model_copy(
-        update={"default_latency_ms": 0})
-    current: Any = settings.simulators
-    settings = settings.model_copy(update={"simulators": current.model_copy(update=overrides)})
-    with ls.start_in_process(settings, list(overrides)) as scape, \
-            httpx.Client(timeout=30) as http:
-        yield Sims(Endpoints(dict(scape.urls), "http://127.0.0.1:9/layer", Credentials()),
-                   http)
 
 
 class HandLayer:
@@ -265,15 +245,6 @@ class HandLayer:
         if pay:
             self.apply_payment(flow, self.customer_pays(flow))
         return flow
-
-
-@pytest.fixture
-def layer(sims: Sims) -> Iterator[HandLayer]:
-    for url in sims.endpoints.simulators.values():
-        sims.http.post(f"{url}/_sim/reset").raise_for_status()
-    hand = HandLayer(sims)
-    yield hand
-    hand.s4.close()
 
 
 def read_state(sims: Sims, dlq: list[dict[str, Any]] | None = None) -> LandscapeState:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import EXPECT, HandLayer, Sims, read_state
+from oracle_hand_layer import EXPECT, HandLayer, Sims, read_state
 
 from harness.oracle import Reconciliation, reconcile
 
