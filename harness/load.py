@@ -150,7 +150,7 @@ Reporter = Callable[[object], None]
 
 # -- the landscape ---------------------------------------------------------------------------
 @contextmanager
-def _own_landscape(settings: HarnessSettings, workdir: Path) -> Iterator[dict[str, str]]:
+def serve_landscape(settings: HarnessSettings, workdir: Path) -> Iterator[dict[str, str]]:
     """Every simulator and the reference integration layer on free 127.0.0.1 ports, served
     from threads of this process for the duration of the block."""
     try:
@@ -417,8 +417,12 @@ def check_slas(settings: HarnessSettings, summary: Mapping[str, Any],
 
 # -- the run ---------------------------------------------------------------------------------
 def run_load(settings: HarnessSettings, options: LoadOptions,
-             reporters: Sequence[Reporter] = ()) -> LoadResult:
-    """Run one scenario under Locust; write the report folder; check the SLAs."""
+             reporters: Sequence[Reporter] = (),
+             landscape: Mapping[str, str] | None = None) -> LoadResult:
+    """Run one scenario under Locust; write the report folder; check the SLAs.
+
+    The landscape is, in order: ``landscape`` (name → URL, ``integration`` for the layer),
+    the running one with ``options.running``, or one served here for the run."""
     if options.scenario not in SCENARIOS:
         raise LoadError(f"unknown load scenario {options.scenario!r}",
                         f"choose from: {', '.join(SCENARIOS)}")
@@ -438,11 +442,13 @@ def run_load(settings: HarnessSettings, options: LoadOptions,
     before = os.getloadavg()
     started = time.monotonic()
     with ExitStack() as stack:
-        if options.running:
+        if landscape is not None:
+            urls = dict(landscape)
+        elif options.running:
             urls = _running_landscape(settings)
         else:
-            urls = stack.enter_context(_own_landscape(settings, out))
-        report(LandscapeReady(dict(urls), not options.running))
+            urls = stack.enter_context(serve_landscape(settings, out))
+        report(LandscapeReady(dict(urls), landscape is None and not options.running))
         tag = f"{run_id[-7:]}{secrets.token_hex(2)}"
         cmd = locust_command(options, urls, out, tag)
         limit = options.run_time_s + options.business_timeout_s + 120 + \
@@ -487,4 +493,4 @@ def parse_duration(text: str) -> float:
 __all__ = ["INVOICE_POSTING", "PAYMENT_UPDATE", "SCENARIOS", "LandscapeReady", "LoadOptions",
            "LoadResult", "LoadScenario", "LocustFinished", "LocustStarted", "SlaCheck",
            "check_slas", "locust_command", "parse_duration", "percentile",
-           "remote_worker_command", "run_load", "summarize"]
+           "remote_worker_command", "run_load", "serve_landscape", "summarize"]

@@ -45,7 +45,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from scenarios import FRANCE_WAVE, Credentials, Endpoints, WaveEntry
-from scenarios.actors import Billing
+from scenarios.actors import SF_VERSION, Billing
 from scenarios.definitions import TEMPLATES, Account
 
 INVOICE_POSTING = "invoice-posting"
@@ -408,33 +408,53 @@ def switch_wave(layer: str, billing_url: str, wave: WaveEntry) -> WaveEntry:
 
 # -- the users -------------------------------------------------------------------------------
 class CustomerUser(FastHttpUser):
-    """A customer won by the sales team: onboarded through the layer's domain API,
-    subscribed, reports usage, pays each posted invoice (with probability ``pay_share``)."""
+    """A customer won by the sales team: Closed Won in the CRM, onboarded by the layer,
+    subscribed through its domain API, reports usage, pays each posted invoice (with
+    probability ``pay_share``) by card at the gateway."""
 
     abstract = True
     wait_time = between(0.5, 1.5)
     pay_share = 1.0
     owned: Owned | None = None
+    _crm: tuple[str, dict[str, str]] | None = None
 
     def on_start(self) -> None:
         self.owned = None
         self.onboard()
 
     def onboard(self) -> Owned | None:
+        """A deal closes in the CRM (Salesforce REST, upsert by external id); the layer
+        onboards the customer from the change event; then the customer subscribes."""
         ledger = ledger_of(self.environment)
         external, account = ledger.next_account()
-        body = {"crm_account_id": external, "name": account.name,
-                "legal_entity": account.legal_entity, "country": account.country,
-                "currency": account.currency, "tax_id": account.vat,
-                "address": {"line1": account.street, "city": account.city,
-                            "postal_code": account.postal_code}}
-        r = self.client.post("/customers", json=body, name="POST /customers",
-                             headers={"Idempotency-Key": f"cust-{external}"})
-        if r.status_code != 201:
+        crm = self._crm_session(ledger)
+        if crm is None:
             return None
-        view = r.json()
-        billing_id = (view.get("references") or {}).get("billing")
-        if not billing_id:
+        base, headers = crm
+        r = self.client.patch(f"{base}/sobjects/Account/External_Id__c/{external}",
+                              name="PATCH CRM Account (upsert)", headers=headers, json={
+            "Name": account.name, "BillingStreet": account.street,
+            "BillingCity": account.city, "BillingPostalCode": account.postal_code,
+            "BillingCountry": account.country, "VAT_Number__c": account.vat,
+            "Legal_Entity__c": account.legal_entity, "CurrencyIsoCode": account.currency})
+        if r.status_code not in (200, 201):
+            return None
+        crm_id = str(r.json()["id"])
+        r = self.client.patch(f"{base}/sobjects/Opportunity/External_Id__c/{external}-opp",
+                              name="PATCH CRM Opportunity (upsert)", headers=headers, json={
+            "Name": f"{account.name} — subscription", "AccountId": crm_id,
+            "StageName": "Prospecting", "CloseDate": "2026-11-30", "Amount": 588,
+            "CurrencyIsoCode": account.currency})
+        if r.status_code not in (200, 201):
+            return None
+        r = self.client.patch(f"{base}/sobjects/Opportunity/{r.json()['id']}",
+                              name="PATCH CRM Opportunity (Closed Won)", headers=headers,
+                              json={"StageName": "Closed Won"})
+        if r.status_code != 204:
+            return None
+        view = self._await_onboarded(crm_id, ledger.timeout_s)
+        billing_id = (view or {}).get("references", {}).get("billing")
+        if view is None or not billing_id:
             return None
         # owned before subscribing: the first invoice is finalized inside that call
         owned = ledger.own(billing_id, view["id"], account)
@@ -447,6 +467,35 @@ class CustomerUser(FastHttpUser):
             return None
         self.owned = owned
         return owned
+
+    def _crm_session(self, ledger: Ledger) -> tuple[str, dict[str, str]] | None:
+        if self._crm is None:
+            c = Credentials()
+            r = self.client.post(f"{ledger.urls['crm']}/services/oauth2/token",
+                                 name="POST CRM oauth2/token", data={
+                "grant_type": "password", "client_id": c.crm_client_id,
+                "client_secret": c.crm_client_secret, "username": c.crm_username,
+                "password": c.crm_password + c.crm_security_token})
+            if r.status_code != 200:
+                return None
+            token = r.json()
+            self._crm = (f"{token['instance_url']}/services/data/{SF_VERSION}",
+                         {"Authorization": f"Bearer {token['access_token']}"})
+        return self._crm
+
+    def _await_onboarded(self, crm_id: str, timeout_s: float) -> dict[str, Any] | None:
+        """The customer as the layer reports it once onboarded (upstream systems learn the
+        canonical id this way); a 404 while the change event is on its way is expected."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.client.get(f"/customers/{crm_id}", name="GET /customers/{crm id}",
+                                 catch_response=True) as r:
+                if r.status_code == 404:
+                    r.success()
+                elif r.status_code == 200 and r.json().get("status") == "onboarded":
+                    return r.json()  # type: ignore[no-any-return]
+            gevent.sleep(0.2)
+        return None
 
     @task
     def work(self) -> None:
