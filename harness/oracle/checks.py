@@ -301,7 +301,7 @@ def check_exceptions(r: _Run) -> None:
             reasons.setdefault(str(e["business_key"]), str(e["message"]))
     for key, what in sorted(r.not_done.items()):
         r.examined("exceptions.accounted")
-        if key not in reasons:
+        if not ({key} | r.s.aliases.get(key, set())) & set(reasons):
             r.breach("exceptions.accounted", key, f"{what} not done and not in the DLQ")
 
 

@@ -48,6 +48,7 @@ class BillingCustomer:
     crm_account_id: str | None
     correlation_id: str | None
     created: float
+    canonical_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class LandscapeState:
     partner_terms: dict[str, int] = field(default_factory=dict)  # S/4 search term → partners
     journals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     exceptions: list[dict[str, Any]] | None = None  # None: the layer did not answer
+    # business key → the keys the layer may file its exceptions under (its canonical ids)
+    aliases: dict[str, set[str]] = field(default_factory=dict)
 
 
 class StateReader:
@@ -164,7 +167,25 @@ class StateReader:
             state.journals[name] = self._get(f"{self.url(name)}/_sim/journal",
                                              params={"limit": 10_000})["data"]
         state.exceptions = self._exceptions()
+        self._aliases(state)
         return state
+
+    def _aliases(self, state: LandscapeState) -> None:
+        """The layer files onboarding exceptions under its canonical customer id: learn it
+        from billing metadata, or from the layer's domain API for an account billing lacks."""
+        for c in state.billing_customers:
+            if c.crm_account_id and c.canonical_id:
+                state.aliases.setdefault(c.crm_account_id, set()).add(c.canonical_id)
+        if state.exceptions is None:
+            return
+        for account in state.won_accounts - set(state.aliases):
+            try:
+                r = self.client.get(
+                    f"{self.endpoints.integration.rstrip('/')}/customers/{account}")
+            except httpx.HTTPError:
+                continue
+            if r.status_code == 200 and r.json().get("id"):
+                state.aliases[account] = {str(r.json()["id"])}
 
     def _crm(self, state: LandscapeState) -> None:
         for fact in self.facts("crm", "opportunity.closed_won"):
@@ -197,7 +218,7 @@ class StateReader:
                 meta = c.get("metadata") or {}
                 state.billing_customers.append(BillingCustomer(
                     c["id"], meta.get("crm_account_id"), meta.get("correlation_id"),
-                    c["created"]))
+                    c["created"], meta.get("canonical_id")))
         for inv in self._billing_list("/v1/invoices"):
             finalized = (inv.get("status_transitions") or {}).get("finalized_at")
             if inv["created"] < since or finalized is None:

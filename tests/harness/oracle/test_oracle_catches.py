@@ -124,3 +124,19 @@ def test_missing_tax_commit_correlation_and_duplicate_customers_are_breaches(
     assert any("2 billing customers" in m for m in breaches(result,
                                                            "customers.onboarded_once"))
     assert any("in_nobody" in m for m in breaches(result, "postings.no_orphans"))
+
+
+def test_an_onboarding_parked_under_the_layers_canonical_id_is_accounted_for(
+        layer: HandLayer, sims: Sims) -> None:
+    flow = layer.win("US01")
+    layer._billing("/v1/customers", {"name": "half onboarded", "metadata[crm_account_id]":
+                                     flow.account, "metadata[canonical_id]": "cus_canon1"},
+                   flow)  # … and the ERP customer never created
+
+    lost = reconcile(read_state(sims), EXPECT)
+    only(lost, "customers.onboarded_once", "exceptions.accounted")
+
+    parked = reconcile(read_state(sims, dlq=[{"business_key": "cus_canon1",
+                                              "message": "legacy ERP down"}]), EXPECT)
+    only(parked, "customers.onboarded_once")
+    assert "no customer in legacy_erp" in breaches(parked, "customers.onboarded_once")[0]
