@@ -11,8 +11,10 @@ Every setup starts from ``/_sim/reset``: interactions are independent of their o
 from __future__ import annotations
 
 import base64
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
+from xml.sax.saxutils import escape
 
 import httpx
 
@@ -235,10 +237,59 @@ class S4HanaStates(SimulatorStates):
         return {"customer": customer, **self._session("API_O2C_INCOMINGPAYMENT_SRV")}
 
 
+class LegacyErpStates(SimulatorStates):
+    provider = "legacy-erp"
+    headers = {"Authorization": _basic("O2C_RFC", "Legacy#2004")}
+    ns = "urn:o2c:legacy-erp:v1"
+    customer = "LCONTRACT1"
+    reference = "in_1ContractInvoice00000001"
+    states = {
+        f"customer {customer} does not exist": "nothing",
+        f"customer {customer} exists in company code 1000": "customer_exists",
+        f"invoice {reference} is posted for customer {customer} in company code 1000":
+            "invoice_posted",
+    }
+
+    def _soap(self, operation: str, fields: dict[str, str]) -> ET.Element:
+        children = "".join(f"<erp:{k}>{escape(v)}</erp:{k}>" for k, v in fields.items())
+        envelope = (f'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+                    f'xmlns:erp="{self.ns}"><soap:Body><erp:{operation}>{children}'
+                    f"</erp:{operation}></soap:Body></soap:Envelope>")
+        response = self.http.post("/soap/LegacyErp", content=envelope.encode(), headers={
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{self.ns}/{operation}"'})
+        if response.status_code >= 400:
+            raise ContractError(f"state setup: {operation} → {response.status_code}: "
+                                f"{response.text[:300]}")
+        return ET.fromstring(response.content)
+
+    def nothing(self, params: Mapping[str, Any]) -> Values:
+        return {}
+
+    def customer_exists(self, params: Mapping[str, Any]) -> Values:
+        self._soap("CreateCustomer", {"CustomerNumber": self.customer,
+                                      "Name": "Acme Analytics Inc", "Country": "US",
+                                      "Currency": "USD", "CompanyCode": "1000"})
+        return {"customer": self.customer}
+
+    def invoice_posted(self, params: Mapping[str, Any]) -> Values:
+        self.customer_exists(params)
+        result = self._soap("PostInvoice", {
+            "CompanyCode": "1000", "CustomerNumber": self.customer,
+            "ExternalReference": self.reference, "InvoiceDate": "2026-01-31",
+            "DueDate": "2026-03-02", "Currency": "USD", "NetAmount": "49.00",
+            "TaxAmount": "3.92", "GrossAmount": "52.92"})
+        document = result.findtext(f".//{{{self.ns}}}DocumentNumber")
+        if not document:
+            raise ContractError("state setup: PostInvoice booked no document (batch window "
+                                "closed and queueing?)")
+        return {"document": document}
+
+
 STATES: dict[str, type[SimulatorStates]] = {
     cls.provider: cls for cls in (StripeStates, AvaTaxStates, AdyenStates, SalesforceStates,
-                                  S4HanaStates)
+                                  S4HanaStates, LegacyErpStates)
 }
 
-__all__ = ["STATES", "AdyenStates", "AvaTaxStates", "S4HanaStates", "SalesforceStates", "SimulatorStates",
+__all__ = ["STATES", "AdyenStates", "AvaTaxStates", "LegacyErpStates", "S4HanaStates", "SalesforceStates", "SimulatorStates",
            "StripeStates"]
