@@ -311,6 +311,14 @@ async def _read_body(request: Request) -> bytes:
     return b""
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method served on the request's path (one Route per method, so ask them all)."""
+    methods = {m for r in request.app.routes
+               if getattr(r, "path_regex", None) is not None
+               and r.path_regex.match(request.url.path) for m in (r.methods or ())}
+    return ", ".join(sorted(methods))
+
+
 def build_app(simulator: Simulator) -> Starlette:
     """The ASGI app of one simulator; ``app.state.kit`` is its :class:`Kit`."""
     from .admin import admin_routes
@@ -354,14 +362,14 @@ def build_app(simulator: Simulator) -> Starlette:
 
             response = admin_error(exc.status_code, "method_not_allowed"
                                    if exc.status_code == 405 else "not_found", exc.detail)
-            if exc.status_code == 405:  # every method of the path, not just the first route's
-                methods = {m for r in request.app.routes
-                           if getattr(r, "path_regex", None) is not None
-                           and r.path_regex.match(request.url.path) for m in (r.methods or ())}
-                response.headers["Allow"] = ", ".join(sorted(methods))
+            if exc.status_code == 405:
+                response.headers["Allow"] = _allowed_methods(request)
             return response
-        if exc.status_code == 405:
-            return simulator.method_not_allowed(request).to_response()
+        if exc.status_code == 405:  # RFC 9110 §15.5.6: a 405 carries Allow (found by fuzzing)
+            response = simulator.method_not_allowed(request).to_response()
+            if response.status_code == 405:
+                response.headers["Allow"] = _allowed_methods(request)
+            return response
         return simulator.not_found(request).to_response()
 
     app = Starlette(routes=routes, lifespan=lifespan,

@@ -53,6 +53,11 @@ def _enumerate_known_names(components: dict[str, Any]) -> None:
         "anyOf": [{"type": "string", "enum": sorted(PROFILES)}, {"type": "null"}]}
     components["SeedRequest"]["properties"]["locales"]["items"] = {
         "type": "string", "enum": sorted(LOCALE_COUNTRY)}
+    # a latency rule needs its distribution (FaultRule._check)
+    components["FaultRule"]["allOf"] = [{
+        "if": {"properties": {"kind": {"const": "latency"}}, "required": ["kind"]},
+        "then": {"required": ["latency"],
+                 "properties": {"latency": {"$ref": "#/components/schemas/Latency"}}}}]
 
 
 def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
