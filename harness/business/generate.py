@@ -143,6 +143,7 @@ def _customer(options: BusinessOptions, i: int, locale: str, fake: Faker, pool: 
     name = base if base.endswith(suffix) else f"{base} {suffix}".strip()
     address = _address(fake, country, r)
     duplicate_of = None
+    original: Customer | None = None
     same_country = originals.get(country)
     if same_country and r.random() < d.near_duplicate:
         original = r.choice(same_country)
@@ -157,14 +158,18 @@ def _customer(options: BusinessOptions, i: int, locale: str, fake: Faker, pool: 
         words = r.sample(RTL_WORDS, 3) if r.random() < 0.6 else [r.choice(UNICODE_MARKS)]
         name = f"{' '.join(words)} {suffix}".strip()
         defects.append("unicode_rtl")
-    if r.random() < d.missing_postal_code:
-        address = Address(address.line1, address.city, address.region, None, country)
-        defects.append("missing_postal_code")
+    if original is not None and name == original.name:
+        name = name.replace(" ", "  ", 1) if " " in name else f"{name}."  # still a near one
     erp_address = address
     if r.random() < d.stale_address:
         erp_address = address  # the systems downstream kept the old one; the CRM moved on
         address = _address(fake, country, r)
         defects.append("stale_address")
+    if r.random() < d.missing_postal_code:
+        address = Address(address.line1, address.city, address.region, None, country)
+        erp_address = Address(erp_address.line1, erp_address.city, erp_address.region, None,
+                              country)
+        defects.append("missing_postal_code")
     contacts = []
     slug = "".join(ch for ch in base.lower() if ch.isascii() and ch.isalnum())[:20]
     domain = f"{slug or 'company' + str(i)}.{pool.tld}"

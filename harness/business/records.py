@@ -245,21 +245,23 @@ class Invoice:
     due_date: float
 
 
-def finalized_invoices(billing_state: dict[str, dict[str, Record]]) -> list[Invoice]:
-    customers = billing_state.get("customers", {})
+def finalized_invoices(customer_facts: list[Record],
+                       invoice_facts: list[Record]) -> list[Invoice]:
+    """Billing's finalized invoices from its ``customer.created`` and ``invoice.finalized``
+    facts (``GET /_sim/facts``): far lighter than its snapshot, which holds every event."""
+    keys = {f["key"]: (f["data"].get("metadata") or {}).get("crm_account")
+            for f in customer_facts}
     out = []
-    for inv in billing_state.get("invoices", {}).values():
-        if inv.get("status") not in ("open", "paid") or not inv.get("number"):
+    for fact in invoice_facts:
+        data = fact["data"]
+        key = keys.get(data.get("customer"))
+        if not key or not data.get("number"):
             continue
-        cust = customers.get(inv["customer"]) or {}
-        key = (cust.get("metadata") or {}).get("crm_account")
-        if not key:
-            continue
-        tax = sum(int(t.get("amount", 0)) for t in inv.get("total_taxes") or [])
-        finalized = inv["status_transitions"]["finalized_at"]
-        out.append(Invoice(inv["id"], inv["number"], key, inv["currency"].upper(),
-                           int(inv["total"]), tax, float(finalized),
-                           float(inv.get("due_date") or finalized)))
+        finalized = float(data["status_transitions"]["finalized_at"])
+        total = int(data["total"])
+        out.append(Invoice(fact["key"], data["number"], key, str(data["currency"]).upper(),
+                           total, total - int(data.get("total_excluding_tax", total)),
+                           finalized, float(data.get("due_date") or finalized)))
     out.sort(key=lambda i: (i.finalized_at, i.number))
     return out
 
@@ -278,9 +280,17 @@ def _odata_date(ts: float) -> str:
     return f"/Date({int(ts // DAY * DAY) * 1000})/"
 
 
+@dataclass(frozen=True)
+class History:
+    """Phase 3 per simulator: first postings and payments, then the ERP clearings."""
+
+    postings: dict[str, Batches]
+    clearings: dict[str, Batches]
+
+
 def history_batches(business: Business, invoices: list[Invoice],
-                    erp_customers: dict[str, str]) -> dict[str, Batches]:
-    """Phase 3 per simulator. ``erp_customers``: S/4 customer number per business key."""
+                    erp_customers: dict[str, str]) -> History:
+    """Phase 3. ``erp_customers``: S/4 customer number per business key."""
     customers = business.by_number()
     seed_ts = business.seed_ts
     paid, payments = [], []
@@ -349,11 +359,22 @@ def history_batches(business: Business, invoices: list[Invoice],
                 "PaymentDate": _day(paid_at).isoformat(), "PaymentReference": reference,
                 "_at": clear_at})
     by_time = lambda rec: rec["_at"]  # noqa: E731 - sort key
-    return {
-        "billing": [("invoice_payments", sorted(paid, key=by_time))],
-        "payments": [("payments", sorted(payments, key=by_time))],
-        "cloud_erp": [("A_JournalEntry", sorted(postings["cloud_erp"], key=by_time)),
-                      ("A_IncomingPayment", sorted(clearings["cloud_erp"], key=by_time))],
-        "legacy_erp": [("documents", sorted(postings["legacy_erp"], key=by_time)),
-                       ("payments", sorted(clearings["legacy_erp"], key=by_time))],
-    }
+    return History(
+        postings={
+            "billing": [("invoice_payments", sorted(paid, key=by_time))],
+            "payments": [("payments", sorted(payments, key=by_time))],
+            "cloud_erp": [("A_JournalEntry", sorted(postings["cloud_erp"], key=by_time))],
+            "legacy_erp": [("documents", sorted(postings["legacy_erp"], key=by_time))],
+        },
+        clearings={
+            "cloud_erp": [("A_IncomingPayment", sorted(clearings["cloud_erp"], key=by_time))],
+            "legacy_erp": [("payments", sorted(clearings["legacy_erp"], key=by_time))],
+        })
+
+
+def with_document_numbers(batches: Batches, posted: dict[str, str]) -> Batches:
+    """Legacy clearings naming the document the ERP booked (what PostInvoice answered), so
+    the ERP need not search its documents by reference."""
+    return [(kind, [{**rec, "DocumentNumber": posted[rec["ExternalReference"]]}
+                    if rec.get("ExternalReference") in posted else rec for rec in records])
+            for kind, records in batches]

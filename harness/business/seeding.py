@@ -35,6 +35,7 @@ from .records import (
     history_batches,
     tax_batches,
     tax_rate_ids,
+    with_document_numbers,
 )
 
 CHUNK = 5_000  # records per import request
@@ -121,6 +122,17 @@ def _snapshot(name: str, client: httpx.Client) -> bytes:
     return _check(name, client.get("/_sim/snapshot"), "reading the snapshot").content
 
 
+def _facts(name: str, clients: Mapping[str, httpx.Client], kind: str) -> list[dict[str, Any]]:
+    if name not in clients:
+        return []
+    r = _check(name, clients[name].get("/_sim/facts", params={"kind": kind, "limit": 100_000}),
+               f"reading {kind} facts")
+    data: list[dict[str, Any]] = r.json()["data"]
+    if len(data) >= 100_000:
+        raise LandscapeError(f"{name}: more than 100000 {kind} facts", "seed fewer customers")
+    return data
+
+
 def _state(raw: bytes) -> dict[str, dict[str, Any]]:
     return orjson.loads(raw)["state"]  # type: ignore[no-any-return]
 
@@ -141,10 +153,16 @@ def seed_landscape(clients: Mapping[str, httpx.Client], options: BusinessOptions
         for key, n in counts.items():
             mine[key] = mine.get(key, 0) + n
 
-    def parallel(work: dict[str, Batches]) -> None:
+    def timed_import(phase: str, name: str, batches: Batches) -> dict[str, int]:
+        t0 = time.perf_counter()
+        counts = _import(name, clients[name], batches)
+        result.timings[f"{phase}:{name}"] = time.perf_counter() - t0
+        return counts
+
+    def parallel(phase: str, work: dict[str, Batches]) -> None:
         todo = {n: b for n, b in work.items() if n in clients and any(r for _, r in b)}
         with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
-            futures = {n: pool.submit(_import, n, clients[n], b) for n, b in todo.items()}
+            futures = {n: pool.submit(timed_import, phase, n, b) for n, b in todo.items()}
             for name, future in futures.items():
                 merge(name, future.result())
 
@@ -161,29 +179,34 @@ def seed_landscape(clients: Mapping[str, httpx.Client], options: BusinessOptions
         merge("billing", _import("billing", clients["billing"], catalog_batches(business)))
         rates = tax_rate_ids(_state(_snapshot("billing", clients["billing"])))
     erp = erp_batches(business)
-    parallel({"crm": crm_batches(business), "tax": tax_batches(business),
+    parallel("master_data", {"crm": crm_batches(business), "tax": tax_batches(business),
               "billing": billing_batches(business, rates), **erp})
     result.timings["master_data"] = time.perf_counter() - t
     say("imported master data")
 
     t = time.perf_counter()
-    invoices = finalized_invoices(_state(_snapshot("billing", clients["billing"]))) \
-        if "billing" in clients else []
-    erp_customers: dict[str, str] = {}
-    if "cloud_erp" in clients:
-        partners = _state(_snapshot("cloud_erp", clients["cloud_erp"])).get(
-            "business_partners", {})
-        erp_customers = {p["SearchTerm1"]: p["BusinessPartner"] for p in partners.values()
-                         if p.get("SearchTerm1")}
-    parallel(dict(history_batches(business, invoices, erp_customers)))
+    invoices = finalized_invoices(_facts("billing", clients, "customer.created"),
+                                  _facts("billing", clients, "invoice.finalized"))
+    # the ERP numbers its partners; its facts are keyed by number and by search term
+    erp_customers = {f["key"]: f["data"]["BusinessPartner"]
+                     for f in _facts("cloud_erp", clients, "business_partner.created")
+                     if f["key"] != f["data"]["BusinessPartner"]}
+    history = history_batches(business, invoices, erp_customers)
+    parallel("postings", history.postings)
+    posted = {f["key"]: f["data"]["DocumentNumber"]
+              for f in _facts("legacy_erp", clients, "invoice.posted")}
+    clearings = dict(history.clearings)
+    if "legacy_erp" in clearings:
+        clearings["legacy_erp"] = with_document_numbers(clearings["legacy_erp"], posted)
+    parallel("clearings", clearings)
     result.timings["history"] = time.perf_counter() - t
     say(f"imported history of {len(invoices)} invoices")
 
     t = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
-        raw = dict(zip(clients, pool.map(lambda n: _snapshot(n, clients[n]), clients),
-                       strict=True))
-    result.checksums = {name: hashlib.sha256(data).hexdigest() for name, data in raw.items()}
+    # the SHA-256 of each GET /_sim/snapshot, computed where the snapshot is
+    result.checksums = {name: _check(name, client.get("/_sim/snapshot/digest"),
+                                     "reading the snapshot digest").json()["sha256"]
+                        for name, client in clients.items()}
     if not freeze_clock:
         for name, client in clients.items():
             _check(name, client.put("/_sim/clock", json={"now": business.seed_ts,

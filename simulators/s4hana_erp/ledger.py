@@ -320,6 +320,9 @@ class Ledger:
         """(document, item) of the invoice's open item: its own line or its latest residual."""
         invoice_id = f"{invoice['CompanyCode']}|{invoice['FiscalYear']}|" \
                      f"{invoice['AccountingDocument']}"
+        for item in invoice["_items"]:  # the usual case, without scanning the ledger
+            if item.get("_open") and not item["IsCleared"]:
+                return invoice, item
         for doc in self.documents():
             for item in doc["_items"]:
                 if not item.get("_open") or item["IsCleared"]:

@@ -416,7 +416,9 @@ class InvoicesMixin:
     def _fact(self: StripeBackend, kind: str, inv: Doc) -> None:
         self.ctx.facts.record(
             kind, inv["id"], number=inv["number"], customer=inv["customer"],
-            total=inv["total"], amount_due=inv["amount_due"], amount_paid=inv["amount_paid"],
+            total=inv["total"], total_excluding_tax=inv["total_excluding_tax"],
+            due_date=inv["due_date"], amount_due=inv["amount_due"],
+            amount_paid=inv["amount_paid"],
             currency=inv["currency"], status=inv["status"],
             status_transitions=dict(inv["status_transitions"]), metadata=dict(inv["metadata"]),
             subscription=(inv["parent"] or {}).get("subscription_details", {}).get(
