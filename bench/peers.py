@@ -79,6 +79,32 @@ def targets(warmup_s: float, jvm_warmup_s: float) -> dict[str, Target]:
     }
 
 
+def cpu_busy(seconds: float = 0.5) -> dict[str, float]:
+    """Per-CPU busy % over ``seconds`` (from /proc/stat): what else competes for the CPUs."""
+    def read() -> dict[str, tuple[int, int]]:
+        out = {}
+        try:
+            with open("/proc/stat") as stat:
+                for line in stat:
+                    if line.startswith("cpu") and line[3].isdigit():
+                        name, *values = line.split()
+                        ticks = [int(v) for v in values]
+                        out[name] = (sum(ticks), ticks[3] + ticks[4])  # total, idle+iowait
+        except OSError:
+            pass
+        return out
+
+    first = read()
+    time.sleep(seconds)
+    second = read()
+    busy = {}
+    for name, (total, idle) in second.items():
+        t0, i0 = first.get(name, (total, idle))
+        if total > t0:
+            busy[name] = round(100 * (1 - (idle - i0) / (total - t0)), 1)
+    return busy
+
+
 def machine_state() -> dict[str, Any]:
     def run(cmd: list[str]) -> str:
         try:
@@ -90,7 +116,7 @@ def machine_state() -> dict[str, Any]:
     return {
         "uptime": run(["uptime"]),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
-        "busiest": run(["ps", "-eo", "pcpu,comm", "--sort=-pcpu"]).splitlines()[:6],
+        "cpu_busy_pct": cpu_busy(1.0),
     }
 
 
@@ -262,7 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         entry: dict[str, Any] = {"role": target.role, "settings": target.settings,
                                  "warmup_s": target.warmup_s}
         results[name] = entry
-        print(f"\n== {name}: {target.settings}", flush=True)
+        # what else runs on the CPUs right before this server starts (a shared machine)
+        entry["cpu_busy_pct_before"] = cpu_busy()
+        print(f"\n== {name}: {target.settings} (CPUs busy before: "
+              f"{entry['cpu_busy_pct_before']})", flush=True)
         if target.stateful and billing_problem:
             entry["skipped"] = billing_problem
             print(f"   skipped: {billing_problem}")
