@@ -1,0 +1,76 @@
+"""Stateless fuzzing of every simulator's vendor and admin operations, all checks on."""
+
+from __future__ import annotations
+
+import pytest
+
+from .targets import load_target
+
+pytestmark = pytest.mark.fuzz
+
+# Open findings (details and curl commands: /work/briefs/requests.md, "[Z1] fuzz findings");
+# each marker goes when its simulator fuzzes clean. Not strict: operations already clean pass.
+_KIT_OPEN = ("kit admin: POST /_sim/import 'kind' is not an enum of the simulator's import "
+             "kinds (422 on schema-valid input); PUT /_sim/faults end_at <= start_at is a 422 "
+             "the schema cannot state")
+OPEN = {
+    "billing": "GET/DELETE query and form-body arrays (expand, lookup_keys, types) are "
+               "serialized as repeated keys, which the simulator rejects 'Invalid array'; "
+               "empty-string params rejected though the schema allows them",
+    "crm": "POST sobjects: required fields per sObject not in the schema; SOAP login 500",
+    "tax": "GET addresses/resolve and transactions/create: incomplete addresses are 400 "
+           "though schema-valid",
+    "cloud_erp": "POST entity sets: referenced keys/company codes and key predicates "
+                 "not constrained in the schema (400 on schema-valid input)",
+    "legacy_erp": "SOAP body documented as any string: malformed XML is a 400 on "
+                  "schema-valid input",
+}
+
+
+def _open(name: str) -> pytest.MarkDecorator:
+    reason = "; ".join(r for r in (OPEN[name], _KIT_OPEN) if r)
+    return pytest.mark.xfail(reason=reason, strict=False)
+
+# schemathesis 4: schemas are loaded at import time (its pytest fixture loader does not work
+# with current pytest); each becomes one parametrized test per operation
+billing = load_target("billing").schema
+crm = load_target("crm").schema
+tax = load_target("tax").schema
+payments = load_target("payments").schema
+cloud_erp = load_target("cloud_erp").schema
+legacy_erp = load_target("legacy_erp").schema
+
+
+@_open("billing")
+@billing.parametrize()
+def test_billing(case):
+    case.call_and_validate()
+
+
+@_open("crm")
+@crm.parametrize()
+def test_crm(case):
+    case.call_and_validate()
+
+
+@_open("tax")
+@tax.parametrize()
+def test_tax(case):
+    case.call_and_validate()
+
+
+@payments.parametrize()  # fuzzes clean: a real gate
+def test_payments(case):
+    case.call_and_validate()
+
+
+@_open("cloud_erp")
+@cloud_erp.parametrize()
+def test_cloud_erp(case):
+    case.call_and_validate()
+
+
+@_open("legacy_erp")
+@legacy_erp.parametrize()
+def test_legacy_erp(case):
+    case.call_and_validate()
