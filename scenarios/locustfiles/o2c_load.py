@@ -41,6 +41,7 @@ from typing import Any
 import gevent
 import httpx
 from locust import FastHttpUser, between, events, task
+from locust import stats as locust_stats
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -617,6 +618,7 @@ def install(plan: LoadPlan) -> None:
             while len(state["drained"]) < len(runner.clients.all) and \
                     time.monotonic() < deadline:
                 gevent.sleep(0.2)
+            _let_csv_catch_up()
 
     @events.test_stop.add_listener
     def _stop(environment: Environment, **_: Any) -> None:
@@ -643,6 +645,14 @@ def _finish(environment: Environment, state: dict[str, Any]) -> None:
         state["probe"].join(timeout=10)
         state["probe"] = None
     drain(ledger)
+    if not isinstance(environment.runner, WorkerRunner):
+        _let_csv_catch_up()
+
+
+def _let_csv_catch_up() -> None:
+    """Locust rewrites its CSV files every CSV_STATS_INTERVAL_SEC from a greenlet; one more
+    round makes the events of the drain part of them (its JSON and HTML are written at exit)."""
+    gevent.sleep(locust_stats.CSV_STATS_INTERVAL_SEC + 0.2)
 
 
 def _on_drain(ledger: Ledger, state: dict[str, Any]) -> Callable[..., None]:

@@ -1,0 +1,216 @@
+"""``harness load``: Locust (in a subprocess) against a landscape served by the test, business
+latencies checked against the simulators' own facts, SLAs judged from the run's numbers.
+
+Locust is never imported here (it patches the interpreter with gevent): the engine runs it
+as ``python -m locust``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.config import load_settings
+from harness.load import (
+    SCENARIOS,
+    LoadOptions,
+    LoadResult,
+    check_slas,
+    locust_command,
+    parse_duration,
+    percentile,
+    run_load,
+    serve_landscape,
+)
+
+# US01 posts to the legacy ERP, DE01/GB01 to the cloud ERP
+ENTITIES = ("US01", "DE01", "GB01")
+
+
+@dataclass
+class Run:
+    result: LoadResult
+    urls: dict[str, str]
+    samples: list[dict[str, str]]
+    facts: dict[tuple[str, str], dict[str, dict[str, Any]]]
+
+
+def _facts(client: httpx.Client, url: str, kind: str) -> dict[str, dict[str, Any]]:
+    data = client.get(f"{url}/_sim/facts", params={"kind": kind, "limit": 100_000}).json()
+    return {f["key"]: f for f in data["data"]}
+
+
+@contextmanager
+def payment_storm(tmp: Path) -> Iterator[Run]:
+    """One short payment-storm run (month-end closings every 2 s, every invoice paid), with
+    the landscape kept up afterwards so the test can read the facts itself."""
+    settings = load_settings(report_dir=tmp / "reports", sla={
+        "invoice_posting": {"p95_ms": 0.001}, "payment_update": {"p99_ms": 0.001},
+        "error_rate": 0.5})
+    options = LoadOptions(scenario="payment-storm", users=4, spawn_rate=4, run_time_s=8,
+                          close_every_s=2, business_timeout_s=20, entities=ENTITIES)
+    with serve_landscape(settings, tmp) as urls, httpx.Client(timeout=30) as client:
+        result = run_load(settings, options, landscape=urls)
+        rows: list[dict[str, str]] = []
+        for path in (result.out_dir / "samples").glob("business-*.csv"):
+            with path.open(newline="") as handle:
+                rows.extend(csv.DictReader(handle))
+        facts = {(system, kind): _facts(client, urls[system], kind) for system, kind in (
+            ("billing", "invoice.finalized"), ("billing", "invoice.paid"),
+            ("payments", "payment.authorised"), ("cloud_erp", "invoice.posted"),
+            ("legacy_erp", "invoice.posted"), ("cloud_erp", "payment.cleared"),
+            ("legacy_erp", "payment.cleared"))}
+        yield Run(result, urls, rows, facts)
+
+
+def test_a_payment_storm_run(tmp_path: Path) -> None:
+    """One Locust run (they take seconds; xdist would repeat a shared fixture per worker)
+    examined from every side."""
+    with payment_storm(tmp_path) as storm:
+        business_latencies_are_reported_with_counts(storm)
+        latencies_agree_with_the_simulators_facts(storm)
+        an_impossible_sla_fails_the_run_with_one_line_per_breach(storm)
+        a_sane_sla_passes_on_the_same_numbers(storm)
+
+
+def business_latencies_are_reported_with_counts(storm: Run) -> None:
+    business = storm.result.summary["business"]
+    for name in ("invoice-posting", "payment-update"):
+        assert business[name]["count"] > 0, business
+        assert business[name]["p50_ms"] <= business[name]["p95_ms"] <= business[name]["max_ms"]
+    # ... as Locust request events, beside the HTTP calls, in its CSV and HTML report
+    with (storm.result.out_dir / "locust_stats.csv").open(newline="") as handle:
+        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(handle)}
+    for name in ("invoice-posting", "payment-update"):
+        locust_count = int(rows[("business", name)]["Request Count"])
+        assert locust_count == len([s for s in storm.samples if s["latency"] == name])
+        assert locust_count == business[name]["count"] + business[name]["failures"]
+    assert ("POST", "POST /subscriptions") in rows
+    html = (storm.result.out_dir / "locust.html").read_text(encoding="utf-8")
+    assert "invoice-posting" in html and "payment-update" in html
+    written = json.loads((storm.result.out_dir / "load.json").read_text())
+    assert written["business"] == business
+    assert {e["name"] for e in written["endpoints"]} >= {"POST /usage", "invoice-posting"}
+
+
+def latencies_agree_with_the_simulators_facts(storm: Run) -> None:
+    postings = [s for s in storm.samples if s["latency"] == "invoice-posting" and not s["error"]]
+    assert postings
+    shifted = 0
+    for sample in postings[:: max(1, len(postings) // 12)]:
+        finalized = storm.facts[("billing", "invoice.finalized")][sample["key"]]
+        erp_facts = storm.facts[(sample["erp"], "invoice.posted")]
+        posted = erp_facts.get(sample["number"]) or erp_facts[sample["key"]]
+        expected_ms = (posted["wall_at"] - finalized["wall_at"]) * 1000
+        assert float(sample["latency_ms"]) == pytest.approx(expected_ms, abs=0.01)
+        assert posted["data"]["CompanyCode"] == sample["company_code"]
+        assert 0 < expected_ms < 20_000
+        # billing's clock was closed a month ahead: raw `at`s would be off by weeks
+        shifted += finalized["at"] - finalized["wall_at"] > 20 * 86_400
+    assert shifted > 0, "no sampled invoice came from a month-end closing"
+
+    payments = [s for s in storm.samples if s["latency"] == "payment-update" and not s["error"]]
+    assert payments
+    for sample in payments[:: max(1, len(payments) // 12)]:
+        authorised = storm.facts[("payments", "payment.authorised")][sample["key"]]
+        paid = storm.facts[("billing", "invoice.paid")][sample["key"]]
+        cleared = next(f for erp in ("cloud_erp", "legacy_erp")
+                       for ref in (sample["number"], sample["key"])
+                       if (f := storm.facts[(erp, "payment.cleared")].get(ref)))
+        expected_ms = (max(paid["wall_at"], cleared["wall_at"]) - authorised["wall_at"]) * 1000
+        assert float(sample["latency_ms"]) == pytest.approx(expected_ms, abs=0.01)
+
+    summary = storm.result.summary["business"]["invoice-posting"]
+    exact = sorted(float(s["latency_ms"]) for s in postings)
+    assert summary["max_ms"] == pytest.approx(exact[-1], abs=0.05)
+    assert summary["p50_ms"] == pytest.approx(percentile(exact, 50), abs=0.05)
+
+
+def an_impossible_sla_fails_the_run_with_one_line_per_breach(storm: Run) -> None:
+    result = storm.result
+    assert not result.passed
+    reasons = {c.sla: c.reason for c in result.breaches}
+    assert set(reasons) == {"invoice_posting.p95_ms", "payment_update.p99_ms"}
+    assert reasons["invoice_posting.p95_ms"].startswith(
+        "SLA invoice_posting.p95_ms: invoice-posting p95 ")
+    assert "> 0 ms" in reasons["invoice_posting.p95_ms"]
+    assert all("\n" not in r for r in reasons.values())
+    written = json.loads((result.out_dir / "load.json").read_text())
+    assert written["sla"]["passed"] is False
+
+
+def a_sane_sla_passes_on_the_same_numbers(storm: Run) -> None:
+    sane = load_settings(sla={"invoice_posting": {"p95_ms": 60_000, "max_ms": 60_000},
+                              "payment_update": {"p99_ms": 60_000}, "error_rate": 0.5})
+    checks = check_slas(sane, storm.result.summary, SCENARIOS["payment-storm"])
+    assert len(checks) == 4 and all(c.passed for c in checks), checks
+
+
+def test_an_sla_on_a_latency_with_no_samples_cannot_hold() -> None:
+    summary = {"business": {
+        "invoice-posting": {"count": 0, "failures": 3, "p95_ms": None},
+        "payment-update": {"count": 0, "failures": 0, "p99_ms": None}},
+        "totals": {"requests": 10, "failures": 3, "error_rate": 0.3}}
+    settings = load_settings(sla={"invoice_posting": {"p95_ms": 500},
+                                  "payment_update": {"p99_ms": 1000}, "error_rate": 0.01})
+    checks = {c.sla: c for c in check_slas(settings, summary, SCENARIOS["month-end"])}
+    assert not checks["invoice_posting.p95_ms"].passed
+    assert "no invoice-posting completed (3 failed)" in checks["invoice_posting.p95_ms"].reason
+    # month-end does not pay: its payment SLA is not applicable rather than breached
+    assert checks["payment_update.p99_ms"].passed
+    assert "not measured by month-end" in checks["payment_update.p99_ms"].reason
+    assert not checks["error_rate"].passed
+    assert checks["error_rate"].reason == \
+        "SLA error_rate: 30.00% of requests failed (3 of 10) > 1.00%"
+
+
+def test_locust_command_line() -> None:
+    urls = {"billing": "http://127.0.0.1:1", "payments": "http://127.0.0.1:2",
+            "integration": "http://127.0.0.1:3"}
+    cmd = locust_command(LoadOptions(scenario="migration-wave", users=50, spawn_rate=10,
+                                     run_time_s=60, workers=2), urls, Path("/r"), "tag")
+    assert cmd[1:3] == ["-m", "locust"]
+    assert cmd[cmd.index("-f") + 1].endswith("scenarios/locustfiles/migration_wave.py")
+    assert cmd[cmd.index("--host") + 1] == "http://127.0.0.1:3"
+    assert cmd[cmd.index("-u") + 1] == "50" and cmd[cmd.index("-t") + 1] == "60s"
+    assert cmd[cmd.index("--processes") + 1] == "2" and "--headless" in cmd
+    assert cmd[cmd.index("--o2c-urls") + 1] == \
+        "billing=http://127.0.0.1:1,payments=http://127.0.0.1:2"
+    web = locust_command(LoadOptions(web=True), urls, Path("/r"), "tag")
+    assert "--headless" not in web and "--autostart" in web and "--processes" not in web
+
+
+def test_durations() -> None:
+    assert parse_duration("60s") == 60 and parse_duration("1h30m") == 5400
+    assert parse_duration("90") == 90
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 99) == 4.0
+
+
+def test_cli_exits_non_zero_with_the_breach_on_one_line(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "harness.toml").write_text(
+        f'report_dir = "{tmp_path / "reports"}"\n'
+        "[sla]\ninvoice_posting.p95_ms = 0.001\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, [
+        "load", "--scenario", "onboarding", "--users", "2", "--spawn-rate", "2",
+        "--run-time", "5s", "--entities", "DE01", "--business-timeout", "15"])
+    assert result.exit_code == 1, result.output
+    assert "invoice-posting" in result.output
+    lines = [line for line in result.output.splitlines() if "SLA breached" in line]
+    assert len(lines) == 1 and "SLA invoice_posting.p95_ms: invoice-posting p95" in lines[0]
+    (load_json,) = (tmp_path / "reports").glob("*/load/load.json")
+    assert json.loads(load_json.read_text())["business"]["invoice-posting"]["count"] > 0
