@@ -11,6 +11,7 @@ Every setup starts from ``/_sim/reset``: interactions are independent of their o
 from __future__ import annotations
 
 import base64
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -286,10 +287,148 @@ class LegacyErpStates(SimulatorStates):
         return {"document": document}
 
 
+class IntegrationStates:
+    """Provider states of the integration layer, built the way production builds them: through
+    its domain API and the simulators' vendor APIs (a subscription, the billing clock passing
+    month end, a card payment at the gateway) — never by writing into its database. The
+    layer has no reset, so states are facts built once and reused (idempotent by key)."""
+
+    provider = "integration-layer"
+    crm_account = "001CONTRACT0000001"
+    states = {
+        "customer 001CONTRACT0000001 is onboarded": "onboarded",
+        "an invoice of customer 001CONTRACT0000001 is posted": "invoice_posted",
+        "a payment of that invoice is applied": "payment_applied",
+    }
+
+    def __init__(self, layer_url: str, simulator_urls: Mapping[str, str],
+                 timeout_s: float = 60.0) -> None:
+        self.layer = httpx.Client(base_url=layer_url, timeout=30)
+        self.sims = {name: httpx.Client(base_url=url, timeout=30)
+                     for name, url in simulator_urls.items()}
+        self.timeout_s = timeout_s
+        self.values: Values = {}
+
+    def close(self) -> None:
+        for client in (self.layer, *self.sims.values()):
+            client.close()
+
+    def __call__(self, state: str, params: Mapping[str, Any]) -> Values | None:
+        if not state:
+            return None
+        method = self.states.get(state)
+        if method is None:
+            raise ContractError(f"{self.provider}: unknown provider state {state!r}",
+                                f"known: {', '.join(sorted(self.states))}")
+        handler: Callable[[], Values] = getattr(self, method)
+        return handler()
+
+    def _wait(self, what: str, probe: Callable[[], Any]) -> Any:
+        deadline = time.monotonic() + self.timeout_s
+        delay = 0.05
+        while True:
+            found = probe()
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise ContractError(f"state setup: timed out waiting for {what}")
+            time.sleep(delay)  # polling a condition, with a deadline
+            delay = min(delay * 2, 0.5)
+
+    def onboarded(self) -> Values:
+        if "customerId" not in self.values:
+            response = self.layer.post("/customers", headers={
+                "Idempotency-Key": f"contract-{self.crm_account}"}, json={
+                "crm_account_id": self.crm_account, "name": "Acme Analytics Inc",
+                "legal_entity": "US01", "country": "US", "currency": "USD",
+                "email": "billing@acme.example",
+                "address": {"line1": "410 Terry Ave N", "city": "Seattle", "region": "WA",
+                            "postal_code": "98109", "country": "US"}})
+            customer = SimulatorStates.ok(response)
+            self.values.update(customerId=customer["id"], crmAccountId=self.crm_account,
+                               billingCustomerId=customer["references"]["billing"])
+        return dict(self.values)
+
+    def invoice_posted(self) -> Values:
+        if "invoiceId" in self.values:
+            return dict(self.values)
+        self.onboarded()
+        billing = self.sims["billing"]
+        billing.headers["Authorization"] = "Bearer sk_test_o2c_harness"
+        ok = SimulatorStates.ok
+        product = ok(billing.post("/v1/products", data={"name": "Contract Growth"}))
+        prices = ok(billing.get("/v1/prices", params={"lookup_keys[0]": "contract-growth-usd"}))
+        if not prices["data"]:
+            ok(billing.post("/v1/prices", data={
+                "product": product["id"], "currency": "usd", "unit_amount": "4900",
+                "recurring[interval]": "month", "lookup_key": "contract-growth-usd"}))
+        sub = ok(self.layer.post("/subscriptions", headers={
+            "Idempotency-Key": f"contract-sub-{self.crm_account}"}, json={
+            "customer_id": self.values["customerId"],
+            "items": [{"plan": "contract-growth-usd", "quantity": 1}]}))
+        billing_sub = ok(billing.get(f"/v1/subscriptions/{sub['billing_subscription_id']}"))
+        period_end = billing_sub["items"]["data"][0]["current_period_end"]
+        ok(billing.post("/_sim/clock/advance", json={"to": period_end + 60}))
+
+        def cycle_invoice() -> str | None:
+            page = ok(billing.get("/v1/invoices", params={
+                "customer": self.values["billingCustomerId"]}))
+            for invoice in page["data"]:
+                if invoice.get("billing_reason") == "subscription_cycle":
+                    return str(invoice["id"])
+            return None
+
+        invoice_id = self._wait("the month-end invoice", cycle_invoice)
+
+        def posted() -> dict[str, Any] | None:
+            response = self.layer.get(f"/invoices/{invoice_id}")
+            body = response.json() if response.status_code == 200 else {}
+            return body if body.get("status") in ("posted", "paid") else None
+
+        invoice = self._wait(f"invoice {invoice_id} to be posted", posted)
+        self.values.update(invoiceId=invoice_id, invoiceCanonicalId=invoice["id"],
+                           total=invoice["net_amount"] + invoice["tax_amount"])
+        return dict(self.values)
+
+    def payment_applied(self) -> Values:
+        if "paymentId" in self.values:
+            return dict(self.values)
+        self.invoice_posted()
+        payments = self.sims["payments"]
+        paid = SimulatorStates.ok(payments.post("/v71/payments", headers={
+            "X-API-Key": "AQE_o2c_test_key",
+            "Idempotency-Key": f"contract-pay-{self.values['invoiceId']}"}, json={
+            "merchantAccount": "O2CHarnessECOM", "reference": self.values["invoiceId"],
+            "returnUrl": "https://shop.example.com/checkout/return",
+            "amount": {"currency": "USD", "value": self.values["total"]},
+            "paymentMethod": {"type": "scheme", "number": "4111111111111111",
+                              "expiryMonth": "03", "expiryYear": "2030", "cvc": "737",
+                              "holderName": "Ada Lovelace"}}))
+        psp = paid["pspReference"]
+
+        def applied() -> bool:
+            events = self.layer.get("/events", params={
+                "business_key": self.values["invoiceId"], "type": "payment.applied"}).json()
+            return bool(events)
+
+        self._wait("payment.applied", applied)
+        payment = SimulatorStates.ok(self.layer.get(f"/payments/{psp}"))
+        self.values.update(paymentId=payment["id"], pspReference=psp)
+        return dict(self.values)
+
+    def event(self, event_type: str) -> dict[str, Any]:
+        """The layer's own ``event_type`` event for the current state's business key."""
+        key = self.values["customerId"] if event_type == "customer.onboarded" else \
+            self.values["invoiceId"]
+        events = self._wait(f"{event_type} of {key}", lambda: self.layer.get(
+            "/events", params={"business_key": key, "type": event_type}).json())
+        return dict(events[0])
+
+
 STATES: dict[str, type[SimulatorStates]] = {
     cls.provider: cls for cls in (StripeStates, AvaTaxStates, AdyenStates, SalesforceStates,
                                   S4HanaStates, LegacyErpStates)
 }
 
-__all__ = ["STATES", "AdyenStates", "AvaTaxStates", "LegacyErpStates", "S4HanaStates", "SalesforceStates", "SimulatorStates",
-           "StripeStates"]
+__all__ = ["STATES", "AdyenStates", "AvaTaxStates", "IntegrationStates", "LegacyErpStates",
+           "S4HanaStates", "SalesforceStates", "SimulatorStates", "StripeStates"]

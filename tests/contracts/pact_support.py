@@ -18,11 +18,11 @@ from filelock import FileLock
 
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
 
-from pact import generate, match  # noqa: E402
-from pact.match.matcher import GenericMatcher  # noqa: E402
+from pact import generate, match
+from pact.match.matcher import GenericMatcher
 
-from integration.adapters.http import RetryPolicy  # noqa: E402
-from integration.settings import RetrySettings  # noqa: E402
+from integration.adapters.http import RetryPolicy
+from integration.settings import RetrySettings
 
 PACT_DIR = Path(__file__).resolve().parents[2] / "contracts" / "pacts"
 LOCK = FileLock(Path(tempfile.gettempdir()) / "o2c-harness-pacts.lock")
@@ -62,7 +62,8 @@ def fast_policy() -> RetryPolicy:
                                      wait_jitter_s=0))
 
 
-__all__ = ["PACT_DIR", "OriginRouter", "copy_pacts", "fast_policy", "from_state", "match", "write_pact"]
+__all__ = ["PACT_DIR", "OriginRouter", "copy_pacts", "fast_policy", "from_state", "match",
+           "write_pact"]
 
 
 class OriginRouter(httpx.AsyncBaseTransport):
