@@ -185,6 +185,25 @@ def test_a_bad_record_gets_the_vendor_error_and_names_the_record() -> None:
         assert r.status_code == 404 and r.json()[0]["errorCode"] == "NOT_FOUND"  # SF: an array
         r = clients["crm"].post("/_sim/import", json={"kind": "Lead", "records": []})
         assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_kind"
+    with in_process_clients(["tax", "payments", "cloud_erp", "legacy_erp"]) as clients:
+        r = clients["tax"].post("/_sim/import", json={"kind": "exemptions", "records": [{
+            "customerCode": "C1", "companyCode": "NOPE", "exemptionNo": "X",
+            "signedDate": "2025-01-01", "expirationDate": "2027-01-01"}]})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "EntityNotFoundError"
+        r = clients["payments"].post("/_sim/import", json={"kind": "payments", "records": [{
+            "merchantAccount": "O2CHarnessECOM", "reference": "R1",
+            "amount": {"currency": "EUR", "value": 100}, "returnUrl": "https://x.example",
+            "paymentMethod": {"type": "scheme", "number": "4111111111111112",
+                              "expiryMonth": "03", "expiryYear": "2030"}}]})
+        assert r.status_code == 422 and r.json()["errorCode"] == "101"  # Invalid card number
+        r = clients["cloud_erp"].post("/_sim/import", json={"kind": "A_JournalEntry", "records": [
+            {"CompanyCode": "1010", "Customer": "1000001", "AmountInTransactionCurrency": "10"}]})
+        assert r.status_code == 400 and "Customer 1000001" in \
+            r.json()["error"]["message"]["value"]  # OData v2 error body
+        r = clients["legacy_erp"].post("/_sim/import", json={"kind": "customers", "records": [
+            {"Name": "x" * 36, "Country": "DE", "Currency": "EUR", "CompanyCode": "2000"}]})
+        assert r.status_code == 500 and b"FIELD_TOO_LONG" in r.content  # a SOAP fault
+        assert r.headers["x-sim-import-failed-at"] == "customers[0]"
 
 
 def test_cli_seeds_a_running_landscape_and_writes_the_manifest(tmp_path: Path) -> None:
