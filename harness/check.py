@@ -102,15 +102,12 @@ class Layer(Protocol):
 
 
 def _layer_config(urls: dict[str, str], public_url: str, db: Path) -> dict[str, Any]:
+    """Wiring only (where each system is, its own URL and database): the layer's behaviour —
+    retries, sweeps, CRM polling — stays at its own defaults, as deployed."""
     return {
         "public_url": public_url, "database_url": f"sqlite:///{db}", "log_level": "error",
-        "sweep_interval_s": 0.25,
-        "crm": {"url": urls["crm"], "poll_interval_s": 0},
-        "billing": {"url": urls["billing"]}, "tax": {"url": urls["tax"]},
-        "payments": {"url": urls["payments"]}, "cloud_erp": {"url": urls["cloud_erp"]},
-        "legacy_erp": {"url": urls["legacy_erp"]},
-        "retry": {"wait_initial_s": 0.05, "wait_max_s": 1.0, "wait_jitter_s": 0.05,
-                  "timeout_s": 20},
+        **{name: {"url": urls[name]} for name in
+           ("crm", "billing", "tax", "payments", "cloud_erp", "legacy_erp")},
     }
 
 
