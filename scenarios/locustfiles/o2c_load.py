@@ -112,6 +112,7 @@ class Invoice:
 class Payment:
     invoice: Invoice
     started_wall: float
+    submitted: bool = False  # the gateway answered Authorised (a user stopped mid-call: no)
     authorised_wall: float | None = None
     paid_wall: float | None = None
     cleared_wall: float | None = None
@@ -353,6 +354,9 @@ def drain(ledger: Ledger) -> None:
     at its own deadline, so this ends within ``timeout_s``)."""
     ledger.stopping = True
     refresh_plan(ledger)
+    for invoice_id, payment in list(ledger.paying.items()):
+        if not payment.submitted and payment.authorised_wall is None:
+            del ledger.paying[invoice_id]  # its user was stopped before the gateway answered
     while ledger.pending or ledger.paying:
         poll_once(ledger)
         gevent.sleep(ledger.poll_s)
@@ -535,6 +539,8 @@ class CustomerUser(FastHttpUser):
                               "holderName": "Ada Lovelace"}})
         if r.status_code != 200 or (r.json() or {}).get("resultCode") != "Authorised":
             ledger.paying.pop(invoice.id, None)
+        elif invoice.id in ledger.paying:
+            ledger.paying[invoice.id].submitted = True
 
 
 class OnboardingUser(CustomerUser):
