@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+_JSON = b"application/json"
 
 
 class JSONResponse(Response):
@@ -17,6 +20,23 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        """Starlette's headers for a JSON body, built without its generic checks (the same
+        list, in the same order); a caller setting its own length or type gets Starlette's."""
+        if self.media_type != "application/json":
+            super().init_headers(headers)
+            return
+        raw = ([(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+               if headers else [])
+        for name, _ in raw:
+            if name == b"content-length" or name == b"content-type":
+                super().init_headers(headers)
+                return
+        if not (self.status_code < 200 or self.status_code in (204, 304)):
+            raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        raw.append((b"content-type", _JSON))
+        self.raw_headers = raw
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

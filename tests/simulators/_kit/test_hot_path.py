@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from prometheus_client import generate_latest
 from starlette.requests import Request
@@ -24,6 +25,7 @@ from simulators._kit import (
     Endpoint,
     FaultDecision,
     IdFactory,
+    JSONResponse,
     Simulator,
     SimulatorError,
     StateStore,
@@ -185,3 +187,21 @@ def test_ids_are_the_digit_by_digit_base62_of_the_hash() -> None:
         for n in range(1, 40):
             length = n % 27 + 1  # every length from 1 to 27, tails of 0-3 digits included
             assert ids.new("cus", length) == by_digit(seed, "cus", n, length)
+
+
+@pytest.mark.parametrize("status", [200, 201, 204, 304, 404, 500])
+@pytest.mark.parametrize("headers", [None, {}, {"Request-Id": "req_1", "Stripe-Version": "v"},
+                                     {"Content-Type": "application/problem+json"},
+                                     {"content-length": "3"}, {"X-A": "1", "x-a": "2"}])
+@pytest.mark.parametrize("media_type", [None, "application/json", "text/plain"])
+def test_json_headers_are_starlettes(status: int, headers: dict[str, str] | None,
+                                     media_type: str | None) -> None:
+    """The kit's JSONResponse builds exactly the header list Starlette's Response would."""
+    class StarlettesJSON(Response):
+        media_type = "application/json"
+
+    content = {"id": "cus_1", "name": "Jenny Rosen", "ü": [1, 2]}
+    ours = JSONResponse(content, status, headers, media_type)
+    theirs = StarlettesJSON(ours.body, status, headers, media_type)
+    assert ours.raw_headers == theirs.raw_headers
+    assert ours.body == orjson.dumps(content)
