@@ -19,6 +19,7 @@ from simulators._kit.server import run_async
 from . import __version__
 from . import landscape as ls
 from .config import HarnessSettings, load_settings
+from .contracts_cli import contracts_app
 from .errors import ConfigError, HarnessError, LandscapeError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -26,6 +27,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                        "against it.")
 ca_app = typer.Typer(no_args_is_help=True, help="The local certificate authority for --tls.")
 app.add_typer(ca_app, name="ca")
+app.add_typer(contracts_app, name="contracts")
 out = Console()
 err = Console(stderr=True)
 

@@ -26,9 +26,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ContractError
+
+if TYPE_CHECKING:
+    from .config import HarnessSettings
 
 # pact name → landscape name (the simulators' registry keys; "layer" is the system under test)
 PROVIDERS: dict[str, str] = {
@@ -134,7 +137,7 @@ def interactions_of(source: PactSource) -> list[dict[str, Any]]:
 class _StateHandler(BaseHTTPRequestHandler):
     server: _StateHttpServer
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         try:
             request = json.loads(self.rfile.read(length) or b"{}")
@@ -152,7 +155,7 @@ class _StateHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return  # the verifier's own output says what happened
 
 
@@ -302,10 +305,12 @@ def verify_provider(provider: str, *, base_url: str | None,
         return values
 
     if messages is not None:
-        def produce(name: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
+        from pact.types import Message
+
+        def produce(name: str, metadata: dict[str, Any] | None) -> Message:
             body, meta = messages(name, dict(last_values))
-            return {"contents": body, "metadata": dict(meta),
-                    "content_type": str(meta.get("contentType", "application/json"))}
+            return Message(contents=body, metadata=dict(meta),
+                           content_type=str(meta.get("contentType", "application/json")))
 
         verifier.message_handler(produce)
     with state_server(remembering) as (state_url, state_failures):
@@ -455,7 +460,8 @@ def can_i_deploy_local(pacticipant: str, pact_dir: Path, results_file: Path | No
     if not pacts:
         return DeployDecision(pacticipant, False,
                               f"no pact in {pact_dir} names {pacticipant!r}")
-    verified: dict[tuple[str, str], tuple[str, bool]] = {}
+    statuses: dict[tuple[str, str], set[str]] = {}
+    digests: dict[tuple[str, str], str] = {}
     run_id = "none"
     if results_file is not None and results_file.exists():
         doc = json.loads(results_file.read_text())
@@ -463,21 +469,22 @@ def can_i_deploy_local(pacticipant: str, pact_dir: Path, results_file: Path | No
         digests = {(p["consumer"], p["provider"]): p["digest"] for p in doc.get("pacts", [])}
         for v in doc.get("verifications", []):
             for i in v.get("interactions", []):
-                key = (i["consumer"], i["provider"])
-                ok = verified.get(key, ("", True))[1] and i["status"] == "passed"
-                verified[key] = (digests.get(key, ""), ok)
+                statuses.setdefault((i["consumer"], i["provider"]), set()).add(i["status"])
     checks = []
     for p in pacts:
-        seen = verified.get((p.consumer, p.provider))
+        seen = statuses.get((p.consumer, p.provider))
         if seen is None:
             checks.append(DeployCheck(p.consumer, p.provider, "unknown",
                                       "never verified"))
-        elif seen[0] != p.digest:
+        elif digests.get((p.consumer, p.provider)) != p.digest:
             checks.append(DeployCheck(p.consumer, p.provider, "unknown",
                                       "the pact changed since it was verified"))
-        elif not seen[1]:
+        elif "failed" in seen:
             checks.append(DeployCheck(p.consumer, p.provider, "failed",
-                                      "verification failed"))
+                                      f"verification failed in run {run_id}"))
+        elif seen != {"passed"}:
+            checks.append(DeployCheck(p.consumer, p.provider, "unknown",
+                                      f"not verified (skipped) in run {run_id}"))
         else:
             checks.append(DeployCheck(p.consumer, p.provider, "verified",
                                       f"verified in run {run_id}"))
@@ -487,9 +494,120 @@ def can_i_deploy_local(pacticipant: str, pact_dir: Path, results_file: Path | No
     return DeployDecision(pacticipant, not bad, reason, checks)
 
 
+# -- a whole run: which providers, where they run, reports ------------------------------------
+def skipped(provider: str, sources: Sequence[PactSource], reason: str) -> ProviderVerification:
+    """Every interaction of ``sources`` reported as skipped (never as passed)."""
+    result = ProviderVerification(provider, [str(s.path) for s in sources])
+    result.interactions = [
+        InteractionResult(provider, s.consumer, str(i.get("description", "")), "skipped",
+                          [str(p.get("name", "")) for p in i.get("providerStates") or []],
+                          message=reason)
+        for s in sources for i in interactions_of(s)]
+    return result
+
+
+def run_verification(settings: HarnessSettings, *, provider: str | None = None,
+                     pact_dir: Path = DEFAULT_PACT_DIR, broker: BrokerOptions | None = None,
+                     reporters: Sequence[Reporter] = (),
+                     on_provider: Callable[[ProviderVerification], None] | None = None) -> \
+        ContractRun:
+    """Verify every provider with pacts (or ``provider``): simulators on the running landscape
+    (``harness up``) or started in-process for the run; the integration layer at
+    ``settings.integration.url`` when it answers. Writes the run's reports."""
+    from . import landscape as ls
+    from .contract_states import STATES, IntegrationStates
+
+    if provider is not None and provider not in PROVIDERS:
+        raise ContractError(f"unknown provider {provider!r}",
+                            f"one of {', '.join(sorted(PROVIDERS))}")
+    run = new_run(settings.report_dir)
+    if broker is None:
+        run.pacts = pact_sources(pact_dir, provider)
+        if not run.pacts:
+            raise ContractError(f"no pact files in {pact_dir}"
+                                + (f" for {provider}" if provider else ""),
+                                "generate them: python -m pytest tests/contracts/consumers")
+        wanted = sorted({p.provider for p in run.pacts})
+    else:
+        wanted = [provider] if provider else sorted(PROVIDERS)
+    unknown = [w for w in wanted if w not in PROVIDERS]
+    if unknown:
+        raise ContractError(f"pacts name provider(s) this harness cannot run: {unknown}")
+
+    def sources_of(name: str) -> list[PactSource]:
+        return [p for p in run.pacts if p.provider == name]
+
+    def record(result: ProviderVerification) -> None:
+        run.verifications.append(result)
+        if on_provider is not None:
+            on_provider(result)
+
+    running = ls.read_state(settings)
+    sim_names = [PROVIDERS[w] for w in wanted if PROVIDERS[w] != "layer"]
+    missing = [n for n in sim_names if running is None or n not in running.urls]
+    with ls.start_in_process(settings, missing) if missing else _no_landscape() as started:
+        urls = {**(running.urls if running else {}), **(started.urls if started else {})}
+        for name in wanted:
+            key = PROVIDERS[name]
+            if key == "layer":
+                record(_verify_layer(settings, name, sources_of(name), broker, running,
+                                     reporters, IntegrationStates))
+                continue
+            states = STATES[name](urls[key])
+            try:
+                record(verify_provider(name, base_url=urls[key], sources=sources_of(name),
+                                       broker=broker, states=states, reporters=reporters))
+            finally:
+                states.close()
+    write_reports(run)
+    return run
+
+
+@contextmanager
+def _no_landscape() -> Iterator[None]:
+    yield None
+
+
+def _verify_layer(settings: HarnessSettings, name: str, sources: list[PactSource],
+                  broker: BrokerOptions | None, running: Any, reporters: Sequence[Reporter],
+                  states_class: Any) -> ProviderVerification:
+    import httpx
+
+    url = str(settings.integration.url).rstrip("/")
+    reason = ""
+    if running is None:
+        reason = ("the integration layer's provider states drive the landscape it is wired "
+                  "to: start it with `harness up --detach` and point the layer at it")
+    else:
+        try:
+            httpx.get(f"{url}/health", timeout=3).raise_for_status()
+        except httpx.HTTPError as exc:
+            reason = f"the integration layer does not answer at {url} ({exc})"
+    if reason:
+        result = skipped(name, sources, reason)
+        if broker is not None and not sources:
+            result.error = reason
+        for interaction in result.interactions:
+            for reporter in reporters:
+                reporter(interaction)
+        return result
+    states = states_class(url, dict(running.urls))
+
+    def messages(description: str, values: Mapping[str, Any]) -> tuple[bytes, Mapping[str, Any]]:
+        event_type = next((w for w in description.split() if w.count(".") == 1), description)
+        return json.dumps(states.event(event_type)).encode(), {"contentType": "application/json"}
+
+    try:
+        return verify_provider(name, base_url=url, sources=sources, broker=broker,
+                               states=states, messages=messages, reporters=reporters)
+    finally:
+        states.close()
+
+
 __all__ = [
     "DEFAULT_PACT_DIR", "PROVIDERS", "BrokerOptions", "ContractRun", "DeployCheck",
     "DeployDecision", "InteractionResult", "MessageSource", "PactSource",
     "ProviderVerification", "StateSetup", "can_i_deploy_local", "latest_results", "new_run",
-    "pact_sources", "state_server", "verify_provider", "write_reports",
+    "pact_sources", "run_verification", "skipped", "state_server", "verify_provider",
+    "write_reports",
 ]
