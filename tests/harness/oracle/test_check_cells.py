@@ -21,9 +21,8 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     return load_settings(environ={}, report_dir=tmp_path / "reports")
 
 
-@pytest.mark.parametrize("profile", ["none", "chaos"])
-def test_onboarding_reconciles_under_faults(tmp_path: Path, profile: str) -> None:
-    cell = run_cell(settings(tmp_path), "onboarding", profile,
+def test_onboarding_reconciles_under_chaos(tmp_path: Path) -> None:
+    cell = run_cell(settings(tmp_path), "onboarding", "chaos",
                     CheckOptions(size=2, settle_timeout_s=45, final_settle_s=10))
 
     assert cell.status == "passed", (cell.error, cell.notes,
