@@ -205,10 +205,12 @@ def _customer(options: BusinessOptions, i: int, locale: str, fake: Faker, pool: 
         currency = "usd" if currency != "usd" else "eur"
         defects.append("mismatched_currency")
     plan = r.choices(("starter", "growth", "scale", "enterprise"), (40, 35, 20, 5))[0]
+    quantity = max(1, min(500, int(math.exp(r.gauss(1.2, 1.0)))))
+    started_at = customer.billing_at + r.uniform(60, 3600)
     customer.subscription = Subscription(
-        plan=plan, interval="month" if r.random() < 0.8 else "year",
-        quantity=max(1, min(500, int(math.exp(r.gauss(1.2, 1.0))))), currency=currency,
-        started_at=customer.billing_at + r.uniform(60, 3600))
+        plan=plan, interval="month" if r.random() < 0.8 else "year", quantity=quantity,
+        currency=currency, started_at=started_at,
+        seat_changes=_seat_curve(r, customer.industry, quantity, started_at, seed_ts))
     erp_at = customer.billing_at + r.uniform(0.01, 3.0) * DAY
     if r.random() < d.missing_in_erp:
         defects.append("missing_in_erp")
@@ -227,6 +229,35 @@ def _customer(options: BusinessOptions, i: int, locale: str, fake: Faker, pool: 
             region=address.region if country == "US" else "", signed=signed, expires=expires)
     customer.defects = tuple(defects)
     return customer
+
+
+# the month of the year each industry's usage peaks (the rest peak at the year end)
+PEAK_MONTH = {"Retail": 12, "Education": 9, "Transportation": 7, "Energy": 1, "Media": 11}
+
+
+def _seat_curve(r: random.Random, industry: str, quantity: int, started_at: float,
+                seed_ts: float) -> tuple[tuple[float, int], ...]:
+    """Monthly seat counts following usage: a growth trend times a yearly season (peaking in
+    the industry's busy month); only the months where the rounded count changes."""
+    peak = PEAK_MONTH.get(industry, 12)
+    amplitude = r.uniform(0.05, 0.35)
+    growth = r.gauss(0.02, 0.03)
+
+    def season(ts: float) -> float:
+        month = dt.datetime.fromtimestamp(ts, dt.UTC).month
+        return 1 + amplitude * math.cos(2 * math.pi * (month - peak) / 12)
+
+    base = quantity / season(started_at)
+    changes, current = [], quantity
+    at, months = started_at + r.uniform(10, 25) * DAY, 1
+    while at < seed_ts:
+        seats = max(1, min(1000, round(base * (1 + growth) ** months * season(at))))
+        if seats != current:
+            changes.append((at, seats))
+            current = seats
+        at += 30.4 * DAY
+        months += 1
+    return tuple(changes)
 
 
 def _opportunities(options: BusinessOptions, r: random.Random, base: str, created_at: float,

@@ -123,6 +123,8 @@ class Subscription:
     quantity: int
     currency: str  # lower case, as billing keeps it
     started_at: float
+    # seats following the customer's usage (growth and seasonality): (when, new quantity)
+    seat_changes: tuple[tuple[float, int], ...] = ()
 
     @property
     def lookup_key(self) -> str:

@@ -171,7 +171,8 @@ def billing_batches(business: Business, rates: dict[str, str]) -> Batches:
                 "collection_method": "send_invoice",
                 "days_until_due": PAYMENT_TERMS[c.payment_terms],
                 "default_tax_rates": [rate] if rate else None,
-                "metadata": {"crm_account": c.number}, "_at": sub.started_at}],
+                "metadata": {"crm_account": c.number}, "_at": sub.started_at,
+                "updates": [{"quantity": seats, "_at": at} for at, seats in sub.seat_changes]}],
         })
     return [("customers", customers)]
 

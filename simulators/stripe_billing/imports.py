@@ -6,7 +6,8 @@ Kinds (Stripe's create params; ``_at`` on a record = when it happened):
 - ``prices``: price create params; a ``lookup_key`` lets later records name the price;
 - ``customers``: customer create params plus optional ``subscriptions``: a list of
   subscription create params without ``customer`` (each with its own ``_at``); an item's
-  ``price`` may be a price id or a ``lookup_key``;
+  ``price`` may be a price id or a ``lookup_key``; ``updates`` lists later subscription
+  update params with their ``_at`` (``quantity`` is short for the single item's quantity);
 - ``invoice_payments``: ``{invoice | number, _at}``: the invoice is paid out of band then.
 
 Cycle invoices of imported subscriptions are drafted and finalized by the simulator itself
@@ -41,7 +42,7 @@ def import_records(backend: StripeBackend, kind: str, records: list[Doc]) -> dic
         return {"prices": backend.import_each(
             kind, records, lambda r: backend.create_price(parse(P.PriceCreate, r)))}
     if kind == "customers":
-        counts = {"customers": 0, "subscriptions": 0}
+        counts = {"customers": 0, "subscriptions": 0, "subscription_updates": 0}
         lookup: dict[str, str] = {}
 
         def customer(record: Doc) -> None:
@@ -57,17 +58,20 @@ def import_records(backend: StripeBackend, kind: str, records: list[Doc]) -> dic
                                               param=f"subscriptions[{i}]")
                 body = dict(sub)
                 at = body.pop("_at", None)
+                updates = body.pop("updates", None) or []
                 body["customer"] = doc["id"]
                 for item in body.get("items") or []:
                     if isinstance(item, dict) and isinstance(item.get("price"), str):
                         item["price"] = _price_id(backend, item["price"], lookup)
                 params = parse(P.SubscriptionCreate, body)
                 if at is None:
-                    backend.create_subscription(params)
+                    created = backend.create_subscription(params)
                 else:
                     with backend.clock.pinned(import_instant(at, f"subscriptions[{i}]._at")):
-                        backend.create_subscription(params)
+                        created = backend.create_subscription(params)
                 counts["subscriptions"] += 1
+                counts["subscription_updates"] += _replay_updates(
+                    backend, created, updates, f"subscriptions[{i}].updates")
 
         backend.import_each(kind, records, customer)
         return counts
@@ -91,6 +95,30 @@ def import_records(backend: StripeBackend, kind: str, records: list[Doc]) -> dic
 
         return {"invoice_payments": backend.import_each(kind, records, pay)}
     raise UnknownImportKind(kind, KINDS)
+
+
+def _replay_updates(backend: StripeBackend, sub: Doc, updates: Any, where: str) -> int:
+    """Subscription updates at their ``_at`` (e.g. seats following usage), in time order;
+    the cycles that ended before each update are billed first, as time would have."""
+    if not isinstance(updates, list):
+        raise InvalidRequestError(f"{where} must be a list", param=where)
+    timed = []
+    for j, update in enumerate(updates):
+        if not isinstance(update, dict) or "_at" not in update:
+            raise InvalidRequestError(f"{where}[{j}] must be an object with _at",
+                                      param=f"{where}[{j}]")
+        body = dict(update)
+        timed.append((import_instant(body.pop("_at"), f"{where}[{j}]._at"), j, body))
+    for at, _j, body in sorted(timed, key=lambda t: (t[0], t[1])):
+        first = sub["items"]["data"][0]["id"]
+        if "quantity" in body:  # the subscription's (single) item's seat count
+            seats = body.pop("quantity")
+            body["items"] = [{"id": first, "quantity": seats}]
+        params = parse(P.SubscriptionUpdate, body)
+        with backend.clock.pinned(at):
+            backend._cycle(sub, int(at))
+            sub = backend.update_subscription(sub["id"], params)
+    return len(timed)
 
 
 def _price_id(backend: StripeBackend, ref: str, index: dict[str, str]) -> str:

@@ -234,3 +234,24 @@ def test_cli_seeds_a_running_landscape_and_writes_the_manifest(tmp_path: Path) -
             seed=7, customers=120, dirtiness=Dirtiness.uniform(0.1)))
     assert manifest["checksums"] == expected.checksums
     assert manifest["landscape_checksum"] == expected.landscape_checksum
+
+
+def test_seats_follow_each_customers_usage_curve_in_billed_quantities(
+        seeded: tuple[SeedResult, dict[str, httpx.Client]]) -> None:
+    result, clients = seeded
+    billing = state(clients, "billing")
+    keys = {c["id"]: c["metadata"]["crm_account"] for c in billing["customers"].values()}
+    business = result.business.by_number()
+    checked, varying = 0, set()
+    for inv in billing["invoices"].values():
+        sub = business[keys[inv["customer"]]].subscription
+        assert sub is not None
+        in_effect = sub.quantity  # seats when the cycle billed the next period
+        for at, seats in sub.seat_changes:
+            if at <= inv["created"]:
+                in_effect = seats
+        assert inv["_lines"][0]["quantity"] == in_effect, inv["number"]
+        checked += 1
+        if sub.seat_changes and inv["billing_reason"] == "subscription_cycle":
+            varying.add(inv["customer"])
+    assert checked > 200 and len(varying) > 20
