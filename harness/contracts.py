@@ -318,8 +318,13 @@ def verify_provider(provider: str, *, base_url: str | None,
         try:
             verifier.verify()
         except Exception as exc:  # a failed verification raises a bare error: read results
-            if not _results(verifier).get("interactionResults") and not expected:
-                result.error = f"{type(exc).__name__}: {exc}"
+            raw = _results(verifier)
+            if not raw.get("interactionResults"):
+                # it could not even start (no pacts, broker refused...): the reason is in
+                # the verifier's output, not in the exception
+                reasons = [line.strip() for line in verifier.output(strip_ansi=True)
+                           .splitlines() if "Failed" in line or "error" in line.lower()]
+                result.error = "; ".join(reasons) or f"{type(exc).__name__}: {exc}"
         raw = _results(verifier)
         result.output = verifier.output(strip_ansi=True)
         result.interactions = _parse_results(provider, raw, expected, state_failures)
