@@ -10,6 +10,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -33,6 +34,15 @@ def valid_change_event_signature(body: bytes, header: str | None, secret: str) -
         return False
     expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
     return hmac.compare_digest(expected.decode(), header.strip())
+
+
+def soql_datetime(value: str) -> str:
+    """A SOQL dateTime literal (UTC, ``Z``) from the API's ``2026-11-25T14:50:55.184+0000``."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{parsed.microsecond // 1000:03d}Z"
 
 
 def soql_quote(value: str) -> str:
@@ -109,7 +119,7 @@ class Salesforce(Adapter):
         """Closed Won opportunities modified after ``watermark`` (ISO datetime), oldest first."""
         where = "StageName = 'Closed Won'"
         if watermark:
-            where += f" AND LastModifiedDate > {watermark}"
+            where += f" AND LastModifiedDate > {soql_datetime(watermark)}"
         return await self.query(f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity "
                                 f"WHERE {where} ORDER BY LastModifiedDate ASC LIMIT 200")
 

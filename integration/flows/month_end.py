@@ -106,7 +106,9 @@ async def _hold(services: Services, invoice: dict[str, Any]) -> None:
             row = session.scalar(select(InvoiceRow).where(
                 InvoiceRow.billing_invoice_id == invoice["id"]))
             assert row is not None
-            if held.get("status") == "draft":
+            if held.get("status") != "draft":
+                _finalized_by_billing(session, row, held)
+            elif row.status == InvoiceStatus.DRAFT.value:
                 _move(row, InvoiceStatus.HELD)
                 row.hold_reasons = ["tax", "erp_customer"]
                 records.step(session, row.customer_id, "billing.invoice_held", "billing",
@@ -135,28 +137,44 @@ async def _advance(services: Services, billing_invoice_id: str) -> None:
                 return
             needs_tax = row.tax_transaction_code is None
             customer_id = row.customer_id
-        if needs_tax and not await _determine_tax(services, billing_invoice_id):
-            return
-        try:
-            await ensure_erp_customer(services, customer_id, utcnow())
-        except (OnboardingError, RoutingError) as err:
+        current = await services.adapters.billing.get_invoice(billing_invoice_id)
+        if current.get("status") == "draft":
+            if not await _finalize_held(services, billing_invoice_id, customer_id, needs_tax):
+                return
+        else:  # billing finalized (or voided) it on its own: nothing left to hold
             async with services.unit() as session:
                 row = session.scalar(select(InvoiceRow).where(
                     InvoiceRow.billing_invoice_id == billing_invoice_id))
                 assert row is not None
-                if "erp_customer" not in row.hold_reasons:
-                    row.hold_reasons = [*row.hold_reasons, "erp_customer"]
-                records.step(session, customer_id, "invoice.waiting_for_erp_customer",
-                             "integration", subject=billing_invoice_id, reason=str(err))
-            return
-        finalized = await services.adapters.billing.finalize_invoice(billing_invoice_id)
+                _finalized_by_billing(session, row, current)
+    await post_invoice(services, billing_invoice_id)
+
+
+async def _finalize_held(services: Services, billing_invoice_id: str, customer_id: str,
+                         needs_tax: bool) -> bool:
+    """Tax, then the ERP customer, then finalize; False while something is still missing."""
+    if needs_tax and not await _determine_tax(services, billing_invoice_id):
+        return False
+    try:
+        await ensure_erp_customer(services, customer_id, utcnow())
+    except (OnboardingError, RoutingError) as err:
         async with services.unit() as session:
             row = session.scalar(select(InvoiceRow).where(
                 InvoiceRow.billing_invoice_id == billing_invoice_id))
             assert row is not None
-            row.hold_reasons = []
-            _mark_finalized(session, row, finalized)
-    await post_invoice(services, billing_invoice_id)
+            if "erp_customer" not in row.hold_reasons:
+                row.hold_reasons = [*row.hold_reasons, "erp_customer"]
+            records.step(session, customer_id, "invoice.waiting_for_erp_customer",
+                         "integration", subject=billing_invoice_id, reason=str(err))
+        return False
+    finalized = await services.adapters.billing.finalize_invoice(billing_invoice_id)
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        assert row is not None
+        row.hold_reasons = []
+        _mark_finalized(session, row, finalized)
+    return True
 
 
 async def _determine_tax(services: Services, billing_invoice_id: str) -> bool:
@@ -202,6 +220,19 @@ async def _determine_tax(services: Services, billing_invoice_id: str) -> bool:
     return True
 
 
+def _finalized_by_billing(session: Any, row: InvoiceRow, invoice: dict[str, Any]) -> None:
+    """Billing finalized the invoice; without the layer's tax hold (a subscription's first
+    invoice is finalized at once) the tax is what billing charged."""
+    if row.status in OPEN_STATES and row.tax_transaction_code is None:
+        row.net_amount = int(invoice.get("total_excluding_tax") or invoice["total"])
+        row.tax_amount = int(invoice["total"]) - row.net_amount
+        records.step(session, row.customer_id, "tax.as_billed", "billing",
+                     subject=row.billing_invoice_id,
+                     reason=f"finalized by billing ({invoice.get('billing_reason')}) "
+                            "without a tax hold")
+    _mark_finalized(session, row, invoice)
+
+
 def _mark_finalized(session: Any, row: InvoiceRow, invoice: dict[str, Any]) -> None:
     if invoice.get("status") in ("draft", None) or row.status in (
             InvoiceStatus.FINALIZED.value, InvoiceStatus.POSTED.value, InvoiceStatus.PAID.value):
@@ -234,16 +265,7 @@ async def _finalized(services: Services, invoice: dict[str, Any]) -> None:
         row = session.scalar(select(InvoiceRow).where(
             InvoiceRow.billing_invoice_id == invoice["id"]))
         assert row is not None
-        if row.status in OPEN_STATES and row.tax_transaction_code is None:
-            # finalized by billing itself (a subscription's first invoice): tax as billed
-            row.net_amount = int(invoice.get("total_excluding_tax") or invoice["total"])
-            row.tax_amount = int(invoice["total"]) - row.net_amount
-            records.step(session, row.customer_id, "tax.as_billed", "billing",
-                         subject=row.billing_invoice_id,
-                         reason=f"finalized by billing ({invoice.get('billing_reason')}) "
-                                "without a tax hold")
-        _mark_finalized(session, row, invoice)
-    await post_invoice(services, invoice["id"])
+        _finalized_by_billing(session, row, invoice)
 
 
 async def post_invoice(services: Services, billing_invoice_id: str) -> None:
@@ -345,6 +367,8 @@ async def _post(services: Services, billing_invoice_id: str, erp: str, company_c
     except (AdapterError, httpx.TransportError) as err:
         async with services.unit() as session:
             records.exception(session, billing_invoice_id, "erp_posting_delayed", erp, str(err))
+            records.step(session, billing_invoice_id, "erp.posting_delayed", erp,
+                         subject=billing_invoice_id, error=str(err)[:200])
         return
     await _posted(services, billing_invoice_id, erp, company_code, document, year, queued)
 
