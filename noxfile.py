@@ -70,3 +70,15 @@ def scenarios(session: nox.Session) -> None:
     for name in ("onboarding", "month-end", "payment-storm", "mixed", "migration-wave"):
         session.run("harness", "load", "--scenario", name, "--users", "8", "--spawn-rate",
                     "4", "--run-time", "20s", *session.posargs)
+
+
+@nox.session(python="3.11")
+def contracts(session: nox.Session) -> None:
+    """Pact: regenerate the consumer pacts (contracts/pacts/), verify every provider against
+    them (tests), then `harness contracts verify` on an in-process landscape (table + JUnit in
+    reports/<run-id>/contracts/). Fails if regenerating changed a committed pact."""
+    session.install("-e", ".[dev]")
+    session.env["PACT_DO_NOT_TRACK"] = "true"
+    session.run("python", "-m", "pytest", "-n", "auto", "tests/contracts", *session.posargs)
+    session.run("git", "diff", "--exit-code", "--stat", "contracts/pacts", external=True)
+    session.run("harness", "contracts", "verify", external=False)
