@@ -159,7 +159,8 @@ class LegacyErp(Adapter):
         """The booked (or queued) document carrying ``reference``, if any."""
         items = await self.open_items(company_code, customer=customer, reference=reference)
         booked = [i for i in items if i.get("DocumentNumber")]
-        return (booked or items or [None])[0]
+        candidates = booked or items
+        return candidates[0] if candidates else None
 
     # -- postings ---------------------------------------------------------------------------
     async def post_invoice(self, *, company_code: str, customer: str, reference: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+import urllib.parse
 from typing import Any
 
 import httpx
@@ -84,8 +85,8 @@ class StripeBilling(Adapter):
     async def post(self, path: str, params: Params, idempotency_key: str) -> dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key,
                    "Content-Type": "application/x-www-form-urlencoded"}
-        body = httpx.QueryParams(encode_form(params))
-        response = await self.send("POST", path, content=str(body).encode(), headers=headers)
+        body = urllib.parse.urlencode(encode_form(params)).encode()
+        response = await self.send("POST", path, content=body, headers=headers)
         return orjson.loads(response.content)  # type: ignore[no-any-return]
 
     async def get(self, path: str, params: Params | None = None) -> dict[str, Any]:

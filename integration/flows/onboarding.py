@@ -190,7 +190,8 @@ async def ensure_erp_customer(services: Services, customer_id: str, at: datetime
         target = route(session, row.legal_entity, at)
         known = records.external_id(session, "customer", customer_id, target.erp,
                                     target.company_code)
-        snapshot = {"name": row.name, "address": dict(row.address), "country": row.country,
+        snapshot: dict[str, Any] = {"name": row.name, "address": dict(row.address),
+                                    "country": row.country,
                     "tax_id": row.tax_id, "crm": row.crm_account_id, "currency": row.currency}
     if known:
         return target, known

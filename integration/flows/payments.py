@@ -116,7 +116,7 @@ async def apply_payment(services: Services, psp: str) -> None:
             return
         erp_customer = records.external_id(session, "customer", invoice.customer_id,
                                            invoice.erp or "", invoice.company_code or "")
-        snap = {"invoice": invoice.billing_invoice_id, "erp": invoice.erp,
+        snap: dict[str, Any] = {"invoice": invoice.billing_invoice_id, "erp": invoice.erp,
                 "company": invoice.company_code, "document": invoice.erp_document,
                 "number": invoice.number, "gross": invoice.net_amount + invoice.tax_amount,
                 "currency": invoice.currency, "amount": payment.amount,
