@@ -389,6 +389,9 @@ def load(
     running: Annotated[bool, typer.Option("--running", help="use the landscape of `harness up "
                                           "--detach` and integration.url instead of "
                                           "starting one")] = False,
+    layer_process: Annotated[bool, typer.Option(
+        "--layer-process", help="run the reference integration layer as its own process "
+        "(a core to itself) instead of a thread beside the simulators")] = False,
     seed_value: Annotated[int, typer.Option("--seed", help="data seed")] = 7,
     business_timeout: Annotated[float, typer.Option(
         "--business-timeout", min=1.0, help="seconds a posting or payment may take before "
@@ -428,6 +431,7 @@ def load(
         scenario=scenario, users=users, spawn_rate=spawn_rate, run_time_s=seconds,
         workers=workers, expect_workers=expect_workers, master_bind_host=master_bind_host,
         master_port=master_port, web=web, web_port=web_port, running=running,
+        layer_process=layer_process,
         seed=seed_value, business_timeout_s=business_timeout, close_every_s=close_every,
         wave_at_s=wave_at, entities=tuple(_split(entities) or ()))
 

@@ -62,8 +62,8 @@ class LoadScenario:
 SCENARIOS: dict[str, LoadScenario] = {s.name: s for s in (
     LoadScenario("onboarding", "onboarding.py", (INVOICE_POSTING,),
                  "deals close; each customer onboarded, subscribed, first invoice posted"),
-    LoadScenario("month-end", "month_end.py", (INVOICE_POSTING,),
-                 "billing closes a month every few seconds: invoice bursts posted"),
+    LoadScenario("month-end", "month_end.py", (INVOICE_POSTING, PAYMENT_UPDATE),
+                 "billing closes a month every few seconds: invoice bursts posted, half paid"),
     LoadScenario("payment-storm", "payment_storm.py", (INVOICE_POSTING, PAYMENT_UPDATE),
                  "every posted invoice paid by card at once"),
     LoadScenario("mixed", "mixed.py", (INVOICE_POSTING, PAYMENT_UPDATE),
@@ -89,6 +89,7 @@ class LoadOptions:
     web: bool = False
     web_port: int = 8089
     running: bool = False  # use the landscape of `harness up` and integration.url
+    layer_process: bool = False  # the reference layer in its own process (not a thread)
     seed: int = 7
     business_timeout_s: float = 30.0
     close_every_s: float = 0.0  # 0: the scenario's default
@@ -150,9 +151,11 @@ Reporter = Callable[[object], None]
 
 # -- the landscape ---------------------------------------------------------------------------
 @contextmanager
-def serve_landscape(settings: HarnessSettings, workdir: Path) -> Iterator[dict[str, str]]:
+def serve_landscape(settings: HarnessSettings, workdir: Path,
+                    layer_process: bool = False) -> Iterator[dict[str, str]]:
     """Every simulator and the reference integration layer on free 127.0.0.1 ports, served
-    from threads of this process for the duration of the block."""
+    from threads of this process for the duration of the block; ``layer_process`` runs the
+    layer as its own process instead (it then has a core to itself, not this one's GIL)."""
     try:
         from integration import Settings as LayerSettings
         from integration import create_app
@@ -170,6 +173,13 @@ def serve_landscape(settings: HarnessSettings, workdir: Path) -> Iterator[dict[s
     with ExitStack() as stack:
         scape = stack.enter_context(ls.start_in_process(local, names))
         urls = dict(scape.urls)
+        if layer_process:
+            from .check import ProcessLayer  # the one way the harness runs the layer apart
+
+            process = ProcessLayer(dict(urls), workdir)
+            stack.callback(process.stop)
+            yield {**urls, "integration": process.url}
+            return
         sock = bind("127.0.0.1", 0)
         public = f"http://127.0.0.1:{sock.getsockname()[1]}"
         layer_settings = LayerSettings.model_validate({
@@ -447,7 +457,7 @@ def run_load(settings: HarnessSettings, options: LoadOptions,
         elif options.running:
             urls = _running_landscape(settings)
         else:
-            urls = stack.enter_context(serve_landscape(settings, out))
+            urls = stack.enter_context(serve_landscape(settings, out, options.layer_process))
         report(LandscapeReady(dict(urls), landscape is None and not options.running))
         tag = f"{run_id[-7:]}{secrets.token_hex(2)}"
         cmd = locust_command(options, urls, out, tag)

@@ -1,7 +1,8 @@
 """Month end: customers onboard during the ramp-up, then billing's clock is closed a month
 ahead every few seconds (``--o2c-close-every``, default 5 s), so every subscription's cycle
 invoice is drafted at once — many invoices held, taxed, finalized and posted in a short
-window. Nobody pays here: ``invoice-posting`` is the latency under test."""
+window. Half of the invoices are paid by card as they post (``payment-update``), the way
+receipts trickle in while the run is still posting."""
 
 from __future__ import annotations
 
@@ -13,4 +14,4 @@ install(LoadPlan(name="month-end", close_every_s=5.0))
 
 class Customer(CustomerUser):
     wait_time = between(1.0, 3.0)  # usage reports between closings
-    pay_share = 0.0
+    pay_share = 0.5
