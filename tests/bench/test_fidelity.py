@@ -140,7 +140,9 @@ def test_ratios_are_ours_over_theirs() -> None:
     assert got["GET"]["billing/mountebank"] is None
 
 
-# -- live peers, only where the bench already installed them ---------------------------------
+# -- a live peer, only where the bench already installed it ---------------------------------
+# Mountebank starts in ~1 s; Prism and WireMock take 5-10 s on a loaded machine, too slow for
+# the suite: bench.peers checks every peer's live answer itself before measuring it.
 def _installed(package: str) -> bool:
     return (servers.NODE_DIR / "node_modules" / package / "package.json").exists()
 
@@ -151,14 +153,6 @@ def test_mountebank_serves_the_reference(ours: tuple[Reference, dict[str, Any]],
                                          tmp_path: Path) -> None:
     ref, _ = ours
     _check_live("mountebank", servers.mountebank_command, ref, tmp_path)
-
-
-@pytest.mark.skipif(not (_installed("@stoplight/prism-cli") and shutil.which("node")),
-                    reason="prism not installed in bench/.cache/node (run nox -s bench)")
-def test_prism_serves_the_reference(ours: tuple[Reference, dict[str, Any]],
-                                    tmp_path: Path) -> None:
-    ref, spec = ours
-    _check_live("prism", lambda d, p, r: servers.prism_command(d, p, r, spec), ref, tmp_path)
 
 
 def _check_live(name: str, command: Any, ref: Reference, workdir: Path) -> None:
