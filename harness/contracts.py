@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from .errors import ContractError
 
@@ -284,10 +285,15 @@ def verify_provider(provider: str, *, base_url: str | None,
     expected = [(s.consumer, str(i.get("description", "")),
                  [str(p.get("name", "")) for p in i.get("providerStates") or []])
                 for s in sources for i in interactions_of(s)]
-    verifier = Verifier(provider, host="127.0.0.1").set_coloured_output(enabled=False)
+    # the verifier checks the transport's host against its own: take it from the URL
+    # (default 127.0.0.1: "localhost" may resolve to IPv6 where nothing listens)
+    host = urlsplit(base_url).hostname if base_url else None
+    verifier = Verifier(provider, host=host or "127.0.0.1").set_coloured_output(enabled=False)
     verifier.set_error_on_empty_pact(enabled=True)
     if base_url:
         verifier.add_transport(url=base_url)
+        if base_url.startswith("https://"):
+            verifier.disable_ssl_verification()  # the landscape's local CA (harness up --tls)
     for name, value in (headers or {}).items():
         verifier.add_custom_header(name, value)
     if broker is None:
