@@ -64,6 +64,9 @@ class CellResult:
     run: ScenarioRun | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    # the layer's timeline of each breached business key, fetched before the cell's landscape
+    # goes away (its links die with it)
+    timelines: dict[str, Any] = field(default_factory=dict)
 
     @property
     def breach_count(self) -> int:
@@ -288,6 +291,7 @@ def run_cell(settings: HarnessSettings, scenario: str, profile: str,
             if not scenarios.quiesce(ctx, quiet_s=1.0, timeout_s=options.final_settle_s):
                 notes.append("the landscape did not quiesce")
             result = reconcile(reader.read(), expect)
+            timelines = _timelines(client, result)
     except (LandscapeError, ConfigError):
         raise
     except Exception as exc:  # a broken cell is reported, the matrix goes on
@@ -297,7 +301,19 @@ def run_cell(settings: HarnessSettings, scenario: str, profile: str,
     # a scenario that could not drive the landscape proves nothing: never a pass
     status = "error" if stopped else "passed" if result.passed else "failed"
     return CellResult(scenario, profile, options.seed, status, time.monotonic() - started,
-                      result, run, error=stopped, notes=notes)
+                      result, run, error=stopped, notes=notes, timelines=timelines)
+
+
+def _timelines(client: httpx.Client, result: Reconciliation, limit: int = 50) -> \
+        dict[str, Any]:
+    found: dict[str, Any] = {}
+    for breach in result.breaches:
+        if breach.timeline and breach.key not in found and len(found) < limit:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                r = client.get(breach.timeline)
+                if r.status_code == 200:
+                    found[breach.key] = r.json()
+    return found
 
 
 def _settled(reader: StateReader, expect: Expectations, timeout_s: float) -> Reconciliation:
@@ -362,6 +378,7 @@ def cell_json(cell: CellResult) -> dict[str, Any]:
                     "passed": o.passed,
                     "breaches": [{"key": b.key, "message": b.message, "timeline": b.timeline}
                                  for b in o.breaches]} for o in rec.outcomes] if rec else [],
+        "timelines": cell.timelines,
     }
 
 
