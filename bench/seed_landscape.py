@@ -27,7 +27,8 @@ from harness.business import BusinessOptions, Dirtiness, http_clients, seed_land
 
 
 def start_landscape(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    env = dict(os.environ, HARNESS_STATE_DIR=str(state_dir))
+    # the simulators only: a reference layer wired to them would act on the seeded data
+    env = dict(os.environ, HARNESS_STATE_DIR=str(state_dir), HARNESS_INTEGRATION__SERVE="false")
     for name in simulators.names():
         env[f"HARNESS_SIMULATORS__{name.upper()}__PORT"] = "0"
     log = (state_dir / "landscape.log").open("wb")

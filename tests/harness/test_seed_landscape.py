@@ -208,6 +208,8 @@ def test_a_bad_record_gets_the_vendor_error_and_names_the_record() -> None:
 
 def test_cli_seeds_a_running_landscape_and_writes_the_manifest(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    # the simulators alone: the reference layer, when served, acts on what is seeded
+    env["HARNESS_INTEGRATION__SERVE"] = "false"
     ports = [f"{name}={free_port()}" for name in ("crm", "billing", "tax", "payments",
                                                    "cloud_erp", "legacy_erp")]
 
