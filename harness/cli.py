@@ -213,6 +213,11 @@ def seed(
         out.print(table)
         out.print(f"landscape {run.result.landscape_checksum[:16]} in "
                   f"{run.result.timings['total']:.1f}s; manifest {run.manifest}")
+        if settings.integration.serve:
+            err.print("note: seeding reset the simulators, so a reference layer served by "
+                      "`harness up` lost its webhook registrations and acts on the seeded data "
+                      "from now on; seed before starting the layer (integration.serve = false "
+                      "for a landscape of simulators only)", highlight=False)
         return
     body = {"seed": seed_value, "size": size, "locales": _split(locales) or [],
             "dirtiness": dirtiness}
