@@ -48,6 +48,10 @@ class IntegrationSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8100")
+    serve: bool = Field(default=True, description="`harness up` also starts the reference "
+                        "integration layer, on the port of `url`, wired to the simulators")
+    database_url: str | None = Field(default=None, description="the reference layer's "
+                                     "database; default: SQLite under state_dir")
 
 
 class LatencySla(BaseModel):

@@ -227,3 +227,60 @@ def stop(settings: HarnessSettings, timeout: float = 15.0) -> Landscape | None:
         pass
     state_path(settings).unlink(missing_ok=True)
     return landscape
+
+
+# -- the reference integration layer ---------------------------------------------------------
+def integration_settings(settings: HarnessSettings, urls: dict[str, str]) -> dict[str, Any]:
+    """The reference layer's settings for a landscape at ``urls``: the simulators' URLs and
+    the credentials of their configs, the layer's public URL (where vendors send webhooks;
+    the layer registers itself through each vendor's API at start-up) and its database."""
+    crm: Any = settings.simulator("crm")
+    billing: Any = settings.simulator("billing")
+    tax: Any = settings.simulator("tax")
+    payments: Any = settings.simulator("payments")
+    cloud: Any = settings.simulator("cloud_erp")
+    legacy: Any = settings.simulator("legacy_erp")
+    account, license_key = next(iter(tax.accounts.items()))
+    cloud_user, cloud_password = next(iter(cloud.users.items()))
+    legacy_user, legacy_password = next(iter(legacy.users.items()))
+    db = settings.integration.database_url or \
+        f"sqlite:///{(settings.state_dir / 'integration.db').resolve()}"
+    return {
+        "host": settings.host, "public_url": str(settings.integration.url).rstrip("/"),
+        "database_url": db, "log_level": settings.log_level,
+        "crm": {"url": urls["crm"], "client_id": crm.client_id,
+                "client_secret": crm.client_secret, "username": crm.username,
+                "password": crm.password, "security_token": crm.security_token,
+                "change_event_secret": crm.change_event_secret},
+        "billing": {"url": urls["billing"], "api_key": billing.api_keys[0]},
+        "tax": {"url": urls["tax"], "account_id": account, "license_key": license_key},
+        "payments": {"url": urls["payments"], "api_key": payments.api_keys[0],
+                     "hmac_key": payments.hmac_key,
+                     "merchant_accounts": payments.merchant_accounts[:1]},
+        "cloud_erp": {"url": urls["cloud_erp"], "username": cloud_user,
+                      "password": cloud_password, "sap_client": cloud.sap_client},
+        "legacy_erp": {"url": urls["legacy_erp"], "username": legacy_user,
+                       "password": legacy_password},
+    }
+
+
+def bind_integration(settings: HarnessSettings, served: Sequence[Served]) -> list[Served]:
+    """The reference integration layer bound on ``integration.url``'s port, when
+    ``integration.serve`` is set and every simulator it talks to is in ``served``."""
+    urls = {s.name: s.url for s in served}
+    if not settings.integration.serve or not all(n in urls for n in simulators.names()):
+        return []
+    from integration import Settings as LayerSettings
+    from integration import create_app
+
+    port = settings.integration.url.port or 8100
+    try:
+        sock = bind(settings.host, port)
+    except _KitPortInUse:
+        raise PortInUseError(
+            f"port {port} (integration layer) on {settings.host} is in use by "
+            f"{_port_owner(port)}",
+            "stop it, or move the layer: HARNESS_INTEGRATION__URL=http://127.0.0.1:8110 "
+            "(or integration.serve = false to run your own layer there)") from None
+    layer = LayerSettings.model_validate(integration_settings(settings, urls))
+    return [Served("integration", create_app(layer), sock)]

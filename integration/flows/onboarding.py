@@ -185,6 +185,13 @@ async def ensure_erp_customer(services: Services, customer_id: str, at: datetime
         tuple[Route, str]:
     """The customer in the ERP and company code the wave plan names at ``at`` (created or
     extended when missing). Returns the route and the ERP's customer number."""
+    # onboarding, the month-end hold and a posting may all ask at once: one at a time
+    async with services.lock(f"erp-customer:{customer_id}"):
+        return await _ensure_erp_customer(services, customer_id, at)
+
+
+async def _ensure_erp_customer(services: Services, customer_id: str, at: datetime) -> \
+        tuple[Route, str]:
     async with services.unit() as session:
         row = session.get_one(CustomerRow, customer_id)
         target = route(session, row.legal_entity, at)
