@@ -256,12 +256,47 @@ def show_config(config: ConfigOpt = None) -> None:
 def gate(
     config: ConfigOpt = None,
     only: OnlyOpt = None,
+    quick: Annotated[bool, typer.Option("--quick", help="smallest budget: fuzz 5 examples, "
+                                        "one clean fault cell, 8 s of load")] = False,
+    full: Annotated[bool, typer.Option("--full", help="largest budget: fuzz every simulator "
+                                       "too, 16 fault cells, 60 s of mixed load")] = False,
+    targets: Annotated[str | None, typer.Option(
+        "--targets", help="comma-separated simulators to run and verify (default: all)")] = None,
+    sut_url: Annotated[str | None, typer.Option(
+        "--sut-url", help="the system under test (default: the reference integration layer, "
+                          "started for the run)")] = None,
+    skip: Annotated[str | None, typer.Option(
+        "--skip", help="comma-separated stages not to run: contracts,fuzz,fault-matrix,load")
+    ] = None,
+    seed_value: Annotated[int, typer.Option("--seed", help="seed of data and generation")] = 42,
 ) -> None:
-    """Run the pre-deployment gate on the embedded defaults; one exit code, JUnit + summary."""
-    from .gate import run_gate
+    """Run the pre-deployment gate on the embedded defaults: landscape and system under test,
+    seed, contracts, fuzz, fault matrix, load with SLAs, report; one exit code, JUnit."""
+    import os
 
+    from .gate import GateOptions, run_gate
+    from .gate_console import console_reporter, verdict
+
+    if quick and full:
+        raise ConfigError("--quick and --full exclude each other", "pick one budget")
+    skipped = tuple(_split(skip) or ())
+    unknown = [s for s in skipped if s not in ("contracts", "fuzz", "fault-matrix", "load")]
+    if unknown:
+        raise ConfigError(f"--skip: unknown stage(s) {', '.join(unknown)}",
+                          "choose from contracts, fuzz, fault-matrix, load")
     settings = _settings(config)
-    result = run_gate(settings, _split(only), console=out)
+    options = GateOptions(budget="quick" if quick else "full" if full else "default",
+                          targets=tuple(_split(targets) or _split(only) or ()) or None,
+                          sut_url=sut_url, seed=seed_value, skip=skipped)
+    live = out.is_terminal and os.environ.get("CI", "").lower() not in ("true", "1", "yes")
+    reporter = console_reporter(out, live)
+    try:
+        result = run_gate(settings, options=options, reporters=[reporter])
+    finally:
+        close = getattr(reporter, "close", None)
+        if close is not None:
+            close()
+    verdict(out, result)
     raise typer.Exit(0 if result.passed else 1)
 
 

@@ -1,37 +1,82 @@
 """``harness gate``: the pre-deployment run, as stages that emit events to reporters.
 
-Stages today: landscape (start every simulator of this build), health, seed, and a smoke
-check per simulator (OpenAPI served and well-formed, snapshot → reset → restore round trip).
-Contract verification, fuzzing, the fault-matrix oracle and the SLA load run are stages the
-gate will run once they exist; until then they are reported as ``skipped`` with the reason —
-never as passed.
+Stages, in order: ``landscape`` (every simulator, in-process), ``health``, ``seed`` and
+``smoke`` per simulator, ``sut`` (the reference integration layer wired to the landscape, or
+the system under test at ``--sut-url``), ``contracts`` (Pact verification of every provider,
+the system under test included), ``fuzz`` (schemathesis on the system under test's API;
+``--full`` adds every simulator), ``fault-matrix`` (scenario x fault-profile cells judged by the
+reconciliation oracle), ``load`` (a short Locust run with the ``[sla]`` thresholds), then the
+report. A stage whose engine is not part of the build is reported ``skipped`` with the
+reason — never ``passed``.
+
+The engine never prints: it emits :class:`StageStarted`, :class:`CaseResult` and
+:class:`StageFinished`; reporters (``harness.gate_console``, ``harness.gate_report``) render
+them. The run's details (contract matrix, fuzz findings, fault-matrix cells, load statistics,
+timelines) are collected in :attr:`GateResult.details` for the report.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
+import tempfile
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from rich.console import Console
 
-from . import __version__
 from . import landscape as ls
 from .config import HarnessSettings
+from .errors import HarnessError
 
-SUMMARY_SCHEMA_VERSION = 1
-NOT_YET_BUILT = {
-    "contracts": "Pact contract verification is not part of this build yet",
-    "fuzz": "schemathesis fuzzing is not part of this build yet",
-    "fault-matrix": "the reconciliation oracle is not part of this build yet",
-    "load": "the Locust SLA run is not part of this build yet",
+SUMMARY_SCHEMA_VERSION = 2
+STAGES = ("landscape", "health", "seed", "smoke", "sut", "contracts", "fuzz", "fault-matrix",
+          "load")
+Budget = Literal["quick", "default", "full"]
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    """How much each stage does for one budget."""
+
+    fuzz_examples: int
+    fuzz_simulators: bool  # also fuzz every simulator (not only the system under test)
+    cell_scenarios: tuple[str, ...]  # fault-matrix cells: every scenario x every profile
+    cell_profiles: tuple[str, ...]
+    cell_size: int
+    load_scenario: str
+    load_users: int
+    load_run_time_s: float
+
+
+BUDGETS: dict[str, BudgetPlan] = {
+    "quick": BudgetPlan(5, False, ("onboarding",), ("none",), 2, "month-end", 4, 8.0),
+    "default": BudgetPlan(10, False, ("onboarding",), ("flaky",), 3, "month-end", 6, 20.0),
+    "full": BudgetPlan(50, True, ("onboarding", "month-end", "payment-run", "migration-wave"),
+                       ("none", "flaky", "outage", "chaos"), 4, "mixed", 10, 60.0),
 }
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    budget: Budget = "default"
+    targets: tuple[str, ...] | None = None  # simulators (aliases allowed); None: all
+    sut_url: str | None = None  # None: the reference layer, started for the run
+    seed: int = 42
+    run_id: str | None = None
+    skip: tuple[str, ...] = ()  # engine stages not to run (reported skipped: not selected)
+    # known fuzz findings of the system under test (reported; only new ones fail the gate)
+    fuzz_baseline: Path | None = Path("fuzz-baseline.json")
+
+    @property
+    def plan(self) -> BudgetPlan:
+        return BUDGETS[self.budget]
 
 
 @dataclass
@@ -43,29 +88,39 @@ class CaseResult:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class StageStarted:
+    stage: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StageFinished:
+    stage: str
+    status: str  # passed | failed | skipped
+    duration_s: float
+
+
+GateEvent = StageStarted | CaseResult | StageFinished
+Reporter = Callable[[GateEvent], None]
+
+
 @dataclass
 class GateResult:
     run_id: str
     report_dir: Path
+    options: GateOptions = field(default_factory=GateOptions)
     cases: list[CaseResult] = field(default_factory=list)
+    stages: dict[str, StageFinished] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
 
     @property
     def passed(self) -> bool:
         return not any(c.status == "failed" for c in self.cases)
 
-
-Reporter = Callable[[CaseResult], None]
-
-
-def _console_reporter(console: Console) -> Reporter:
-    marks = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "skipped": "[yellow]SKIP[/]"}
-
-    def report(case: CaseResult) -> None:
-        detail = f" — {case.message}" if case.message else ""
-        console.print(f"{marks[case.status]} {case.stage}: {case.name} "
-                      f"({case.duration_s:.2f}s){detail}", highlight=False)
-
-    return report
+    def failed_stages(self) -> list[str]:
+        return [s for s, f in self.stages.items() if f.status == "failed"]
 
 
 class _Run:
@@ -73,10 +128,13 @@ class _Run:
         self.result = result
         self.reporters = reporters
 
+    def _send(self, event: GateEvent) -> None:
+        for reporter in self.reporters:
+            reporter(event)
+
     def emit(self, case: CaseResult) -> None:
         self.result.cases.append(case)
-        for reporter in self.reporters:
-            reporter(case)
+        self._send(case)
 
     def check(self, stage: str, name: str, fn: Callable[[], str | None]) -> bool:
         started = time.perf_counter()
@@ -88,7 +146,34 @@ class _Run:
         self.emit(CaseResult(stage, name, status, time.perf_counter() - started, message))
         return status == "passed"
 
+    @contextlib.contextmanager
+    def stage(self, name: str, detail: str = "") -> Iterator[None]:
+        """Group the cases emitted inside into one stage; an engine error fails the stage."""
+        self._send(StageStarted(name, detail))
+        first = len(self.result.cases)
+        started = time.perf_counter()
+        try:
+            yield
+        except HarnessError as exc:
+            hint = f" — hint: {exc.hint}" if exc.hint else ""
+            self.emit(CaseResult(name, name, "failed", time.perf_counter() - started,
+                                 f"{exc.message}{hint}"))
+        except Exception as exc:  # an engine crash fails its stage, the gate goes on
+            self.emit(CaseResult(name, name, "failed", time.perf_counter() - started,
+                                 f"{type(exc).__name__}: {exc}"))
+        cases = self.result.cases[first:]
+        status = "failed" if any(c.status == "failed" for c in cases) else \
+            "passed" if any(c.status == "passed" for c in cases) else "skipped"
+        finished = StageFinished(name, status, time.perf_counter() - started)
+        self.result.stages[name] = finished
+        self._send(finished)
 
+    def skip(self, stage: str, reason: str) -> None:
+        with self.stage(stage):
+            self.emit(CaseResult(stage, stage, "skipped", message=reason))
+
+
+# -- the checks of the early stages ------------------------------------------------------------
 def _smoke(client: httpx.Client) -> str:
     spec = client.get("/openapi.json").raise_for_status().json()
     if not str(spec.get("openapi", "")).startswith("3."):
@@ -109,73 +194,152 @@ def _smoke(client: httpx.Client) -> str:
     return f"{len(vendor_paths)} vendor paths documented; snapshot round trip ok"
 
 
-def run_gate(settings: HarnessSettings, only: Sequence[str] | None = None,
-             console: Console | None = None) -> GateResult:
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    report_dir = settings.report_dir / run_id
-    result = GateResult(run_id, report_dir)
-    reporters: list[Reporter] = [_console_reporter(console)] if console else []
-    run = _Run(result, reporters)
-    started = time.time()
-    names = ls.select(settings, only)
-    with ls.start_in_process(settings, names) as landscape:
-        run.emit(CaseResult("landscape", "start", "passed",
-                            message=", ".join(f"{n} {u}" for n, u in landscape.urls.items())))
-        verify: str | bool = landscape.ca_cert or True
-        for name, url in landscape.urls.items():
-            with httpx.Client(base_url=url, timeout=60, verify=verify) as client:
-                def health(c: httpx.Client = client) -> str:
+def _simulator_checks(run: _Run, urls: dict[str, str], verify: str | bool, seed: int) -> None:
+    healthy: list[str] = []
+    with run.stage("health"):
+        for name, url in urls.items():
+            with httpx.Client(base_url=url, timeout=60, verify=verify) as c:
+                def health_of(c: httpx.Client = c) -> str:
                     return str(c.get("/_sim/health").raise_for_status().json()["status"])
-
-                def seed(c: httpx.Client = client) -> str:
-                    created = c.post("/_sim/seed", json={"seed": 42, "size": 20}
+                if run.check("health", name, health_of):
+                    healthy.append(name)
+    with run.stage("seed"):
+        for name in healthy:
+            with httpx.Client(base_url=urls[name], timeout=60, verify=verify) as c:
+                def seed_one(c: httpx.Client = c) -> str:
+                    created = c.post("/_sim/seed", json={"seed": seed, "size": 20}
                                      ).raise_for_status().json()["created"]
                     return ", ".join(f"{v} {k}" for k, v in created.items())
-
-                def smoke(c: httpx.Client = client) -> str:
+                run.check("seed", name, seed_one)
+    with run.stage("smoke"):
+        for name in healthy:
+            with httpx.Client(base_url=urls[name], timeout=60, verify=verify) as c:
+                def smoke_of(c: httpx.Client = c) -> str:
                     return _smoke(c)
+                run.check("smoke", name, smoke_of)
 
-                if run.check("health", name, health):
-                    run.check("seed", name, seed)
-                    run.check("smoke", name, smoke)
-    for stage, reason in NOT_YET_BUILT.items():
-        run.emit(CaseResult(stage, stage, "skipped", message=reason))
-    _write_reports(result, settings, time.time() - started)
-    if console:
-        verdict = "[green]gate passed[/]" if result.passed else "[red]gate failed[/]"
-        console.print(f"{verdict} — report in {report_dir}")
+
+# -- the system under test -------------------------------------------------------------------
+def _wait_health(url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            answer = httpx.get(f"{url.rstrip('/')}/health", timeout=3)
+            if answer.status_code == 200:
+                return
+            last = f"HTTP {answer.status_code}"
+        except httpx.HTTPError as exc:
+            last = str(exc) or type(exc).__name__
+        time.sleep(0.2)
+    raise AssertionError(f"the system under test at {url} does not answer /health ({last})")
+
+
+@dataclass
+class Sut:
+    """The system under test: its URL and, for the reference layer, how to restart it."""
+
+    url: str
+    restart: Callable[[], str] | None = None
+
+
+def _start_sut(run: _Run, stack: ExitStack, urls: dict[str, str], options: GateOptions,
+               workdir: Path) -> Sut | None:
+    """The system under test, or None (stage failed or skipped)."""
+    sut: list[Sut] = []
+    with run.stage("sut"):
+        if options.sut_url:
+            url = options.sut_url.rstrip("/")
+
+            def answers() -> str:
+                _wait_health(url, 10)
+                return "answers /health"
+
+            if run.check("sut", url, answers):
+                sut.append(Sut(url))
+            return sut[0] if sut else None
+        try:
+            from .check import InProcessLayer
+        except ImportError as exc:
+            run.emit(CaseResult("sut", "reference layer", "skipped",
+                                message=f"the reference integration layer is not part of "
+                                        f"this build ({exc}); pass --sut-url"))
+            return None
+        layers: list[Any] = []
+
+        def start_layer() -> str:
+            # a fresh database per start: it registers its webhook endpoints again
+            layer = InProcessLayer(dict(urls), Path(tempfile.mkdtemp(dir=workdir)))
+            if layers:
+                layers.pop().stop()
+            layers.append(layer)
+            return str(layer.url)
+
+        def start() -> str:
+            url = start_layer()
+            stack.callback(lambda: layers and layers.pop().stop())
+            sut.append(Sut(url, start_layer))
+            return f"reference integration layer at {url}"
+
+        run.check("sut", "reference layer", start)
+    return sut[0] if sut else None
+
+
+# -- the run ---------------------------------------------------------------------------------
+def run_gate(settings: HarnessSettings, only: Sequence[str] | None = None,
+             console: Console | None = None, *, options: GateOptions | None = None,
+             reporters: Sequence[Reporter] = ()) -> GateResult:
+    """Run every stage; write ``reports/<run-id>/`` (summary.json, junit.xml, report.html)."""
+    from . import gate_stages as stages
+    from .gate_report import write_reports
+
+    options = options or GateOptions(targets=tuple(only) if only else None)
+    run_id = options.run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    result = GateResult(run_id, settings.report_dir / run_id, options)
+    all_reporters = list(reporters)
+    if console is not None:
+        from .gate_console import plain_reporter
+
+        all_reporters.append(plain_reporter(console))
+    run = _Run(result, all_reporters)
+    started = time.monotonic()
+    result.details["machine"] = {"cpus": os.cpu_count(), "loadavg_before": list(os.getloadavg())}
+    names = ls.select(settings, list(options.targets) if options.targets else None)
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="o2c-gate-")))
+        scape: ls.Landscape | None = None
+        with run.stage("landscape"):
+            scape = stack.enter_context(ls.start_in_process(settings, names))
+            run.emit(CaseResult("landscape", "start", "passed", message=", ".join(
+                f"{n} {u}" for n, u in scape.urls.items())))
+        if scape is None:
+            for stage in STAGES[1:]:
+                run.skip(stage, "the landscape did not start")
+        else:
+            urls = dict(scape.urls)
+            verify: str | bool = scape.ca_cert or True
+            # seed and smoke first: seeding replaces a simulator's state, which would drop
+            # what the system under test registers at start (its webhook endpoints)
+            _simulator_checks(run, urls, verify, options.seed)
+            sut = _start_sut(run, stack, urls, options, workdir)
+            # the engines find this landscape and the SUT as `harness up --detach` would
+            # leave them, through a private state dir
+            sut_url = sut.url if sut else None
+            engine = stages.engine_settings(settings, workdir, scape, sut_url)
+            stages.contracts(run, engine, names, sut_url)
+            stages.fuzz(run, engine, names, sut_url, options, run_id)
+            stages.fault_matrix(run, settings, options, run_id)
+            stages.load(run, engine, urls, sut, options, run_id)
+    result.details["machine"]["loadavg_after"] = list(os.getloadavg())
+    result.duration_s = time.monotonic() - started
+    write_reports(result)
+    if console is not None:
+        from .gate_console import verdict
+
+        verdict(console, result)
     return result
 
 
-def _write_reports(result: GateResult, settings: HarnessSettings, duration: float) -> None:
-    result.report_dir.mkdir(parents=True, exist_ok=True)
-    counts = {s: sum(c.status == s for c in result.cases) for s in ("passed", "failed", "skipped")}
-    summary: dict[str, Any] = {
-        "schema_version": SUMMARY_SCHEMA_VERSION,
-        "run_id": result.run_id,
-        "harness_version": __version__,
-        "passed": result.passed,
-        "duration_s": round(duration, 3),
-        "counts": counts,
-        "cases": [asdict(c) for c in result.cases],
-    }
-    (result.report_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    suites = ET.Element("testsuites", name="harness gate", tests=str(len(result.cases)),
-                        failures=str(counts["failed"]), skipped=str(counts["skipped"]),
-                        time=f"{duration:.3f}")
-    by_stage: dict[str, list[CaseResult]] = {}
-    for case in result.cases:
-        by_stage.setdefault(case.stage, []).append(case)
-    for stage, cases in by_stage.items():
-        suite = ET.SubElement(suites, "testsuite", name=stage, tests=str(len(cases)),
-                              failures=str(sum(c.status == "failed" for c in cases)),
-                              skipped=str(sum(c.status == "skipped" for c in cases)))
-        for case in cases:
-            tc = ET.SubElement(suite, "testcase", classname=f"gate.{stage}", name=case.name,
-                               time=f"{case.duration_s:.3f}")
-            if case.status == "failed":
-                ET.SubElement(tc, "failure", message=case.message[:500]).text = case.message
-            elif case.status == "skipped":
-                ET.SubElement(tc, "skipped", message=case.message)
-    ET.ElementTree(suites).write(result.report_dir / "junit.xml", encoding="utf-8",
-                                 xml_declaration=True)
+__all__ = ["BUDGETS", "STAGES", "SUMMARY_SCHEMA_VERSION", "BudgetPlan", "CaseResult",
+           "GateEvent", "GateOptions", "GateResult", "Reporter", "StageFinished",
+           "StageStarted", "run_gate"]
