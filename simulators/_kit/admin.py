@@ -92,13 +92,27 @@ async def _parse(request: Request, model: type[BaseModel]) -> BaseModel | Respon
     except orjson.JSONDecodeError as exc:
         return admin_error(400, "invalid_json", f"body is not JSON: {exc}")
     try:
-        # strict: the documented JSON types only (no false → 0.0, no "1" → 1)
+        # strict: the documented JSON types only (no false → 0.0, no "1" → 1); a number
+        # with a zero fraction (500.0) is a JSON Schema integer, so it is one here too
+        # (not inside snapshots and imported records: vendor documents keep their numbers)
+        if model not in (Snapshot, ImportRequest):
+            data = _integral_floats_as_ints(data)
         return model.model_validate(data, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         return admin_error(422, "invalid_request", f"{where}: {first['msg']}",
                            [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()])
+
+
+def _integral_floats_as_ints(data: Any) -> Any:
+    if isinstance(data, float) and data.is_integer():
+        return int(data)
+    if isinstance(data, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_integral_floats_as_ints(v) for v in data]
+    return data
 
 
 def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:

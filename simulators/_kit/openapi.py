@@ -60,7 +60,15 @@ def _enumerate_known_names(components: dict[str, Any]) -> None:
                  "properties": {"latency": {"$ref": "#/components/schemas/Latency"}}}}]
 
 
-def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
+def _enumerate_import_kinds(components: dict[str, Any], kinds: tuple[str, ...]) -> None:
+    """``kind`` names one of the simulator's import kinds (any other is a 422 unknown_kind)."""
+    kind = {"type": "string", "enum": list(kinds)}
+    components["ImportBatch"]["properties"]["kind"] = kind
+    components["ImportRequest"]["properties"]["kind"] = {"anyOf": [kind, {"type": "null"}]}
+
+
+def admin_paths(components: dict[str, Any],
+                import_kinds: tuple[str, ...] = ()) -> dict[str, Any]:
     err = {"$ref": "#/components/schemas/AdminError"}
     components["AdminError"] = _ADMIN_ERROR
     bad = {"400": _json(err, "Bad query or body"), "422": _json(err, "Invalid body")}
@@ -136,6 +144,7 @@ def admin_paths(components: dict[str, Any]) -> dict[str, Any]:
         "/_sim/health": {"get": op("Liveness", {"200": _json(_OBJ)})},
     }
     _enumerate_known_names(components)
+    _enumerate_import_kinds(components, import_kinds)
     return paths
 
 
@@ -149,7 +158,7 @@ def build_openapi(simulator: Simulator, endpoints: list[Endpoint]) -> dict[str, 
         paths.setdefault(path, {})[ep.method.lower()] = operation
     vendor_components = simulator.openapi_components()
     schemas = dict(vendor_components.get("schemas", {}))
-    paths.update(admin_paths(schemas))
+    paths.update(admin_paths(schemas, simulator.backend_class.import_kinds))
     for path, item in simulator.openapi_paths().items():  # may add methods to a vendor path
         paths.setdefault(path, {}).update(item)
     spec: dict[str, Any] = {
