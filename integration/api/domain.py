@@ -22,6 +22,7 @@ from ..flows.subscriptions import (
     report_usage,
 )
 from ..services import Services
+from .schemas import PROBLEM, CustomerOut, InvoiceOut, PaymentOut, SubscriptionOut, UsageOut
 
 router = APIRouter(tags=["domain"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
@@ -53,7 +54,8 @@ async def _idempotent(services: Services, scope: str, key: str | None, payload: 
                         headers={"Idempotent-Replayed": "true"})
 
 
-@router.post("/customers", status_code=201, summary="Onboard a customer (once)")
+@router.post("/customers", status_code=201, summary="Onboard a customer (once)",
+             response_model=CustomerOut, responses={422: PROBLEM, 502: PROBLEM})
 async def post_customer(body: CustomerRequest, request: Request,
                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     services = services_of(request)
@@ -73,7 +75,8 @@ async def post_customer(body: CustomerRequest, request: Request,
     return JSONResponse(view, status_code=201)
 
 
-@router.get("/customers/{customer_id}", summary="A customer and its ids in every system")
+@router.get("/customers/{customer_id}", summary="A customer and its ids in every system",
+            response_model=CustomerOut, responses={404: {"description": "unknown customer"}})
 async def get_customer(customer_id: str, request: Request) -> dict[str, Any]:
     with services_of(request).db.session() as session:
         row = session.get(CustomerRow, customer_id) or session.scalar(
@@ -83,7 +86,9 @@ async def get_customer(customer_id: str, request: Request) -> dict[str, Any]:
         return customer_view(row, records.references(session, "customer", row.id))
 
 
-@router.post("/subscriptions", status_code=201, summary="Subscribe an onboarded customer")
+@router.post("/subscriptions", status_code=201, summary="Subscribe an onboarded customer",
+             response_model=SubscriptionOut,
+             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
 async def post_subscription(body: SubscriptionRequest, request: Request,
                             idempotency_key: IdempotencyKey = None) -> JSONResponse:
     services = services_of(request)
@@ -104,7 +109,8 @@ async def post_subscription(body: SubscriptionRequest, request: Request,
     return JSONResponse(view, status_code=201)
 
 
-@router.post("/usage", status_code=202, summary="Report metered usage (once per key)")
+@router.post("/usage", status_code=202, summary="Report metered usage (once per key)",
+             response_model=UsageOut, responses={404: PROBLEM, 409: PROBLEM})
 async def post_usage(body: UsageRequest, request: Request) -> JSONResponse:
     try:
         view = await report_usage(services_of(request), body)
@@ -115,7 +121,8 @@ async def post_usage(body: UsageRequest, request: Request) -> JSONResponse:
     return JSONResponse(view, status_code=202)
 
 
-@router.get("/invoices/{invoice_id}", summary="An invoice (canonical or billing id)")
+@router.get("/invoices/{invoice_id}", summary="An invoice (canonical or billing id)",
+            response_model=InvoiceOut, responses={404: {"description": "unknown invoice"}})
 async def get_invoice(invoice_id: str, request: Request) -> JSONResponse:
     with services_of(request).db.session() as session:
         row = session.get(InvoiceRow, invoice_id) or session.scalar(
@@ -126,7 +133,8 @@ async def get_invoice(invoice_id: str, request: Request) -> JSONResponse:
     return JSONResponse(_jsonable(view))
 
 
-@router.get("/payments/{payment_id}", summary="A payment (canonical id or pspReference)")
+@router.get("/payments/{payment_id}", summary="A payment (canonical id or pspReference)",
+            response_model=PaymentOut, responses={404: {"description": "unknown payment"}})
 async def get_payment(payment_id: str, request: Request) -> JSONResponse:
     with services_of(request).db.session() as session:
         row = session.get(PaymentRow, payment_id) or session.scalar(
