@@ -46,9 +46,36 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def gate(session: nox.Session) -> None:
-    """`harness gate` on the embedded defaults."""
+    """`harness gate` on the embedded defaults: landscape + reference layer, seed, contracts,
+    fuzz, a fault-matrix cell, a short load with SLAs; reports/<run-id>/report.html.
+
+    Extra arguments go to the gate: `nox -s gate -- --quick`, `-- --full`,
+    `-- --sut-url http://my-layer:8100`, `-- --skip fuzz,load`."""
     session.install("-e", ".[dev]")
-    session.run("harness", "gate", *session.posargs)
+    session.run("harness", "gate", *session.posargs, env={"CI": "true"})
+
+
+@nox.session(python="3.11")
+def oracle(session: nox.Session) -> None:
+    """Fault-matrix cells judged by the reconciliation oracle: onboarding and month-end under
+    the flaky and outage profiles (`nox -s oracle -- --matrix` runs every cell)."""
+    session.install("-e", ".")
+    if "--matrix" in session.posargs:
+        session.run("harness", "check", *session.posargs)
+        return
+    for scenario in ("onboarding", "month-end"):
+        for profile in ("flaky", "outage"):
+            session.run("harness", "check", "--scenario", scenario, "--profile", profile,
+                        *session.posargs)
+
+
+@nox.session(python="3.11")
+def report(session: nox.Session) -> None:
+    """The gate report's tests, the headless-Chromium rendering included (skipped without a
+    `chromium` on PATH: `apt-get install chromium`)."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "pytest", "tests/harness/test_report_html.py",
+                "tests/harness/test_gate.py", *session.posargs)
 
 
 @nox.session(python="3.11")
