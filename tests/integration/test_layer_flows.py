@@ -88,3 +88,49 @@ def test_outage_and_early_payment(polled: Landscape) -> None:
                        "applied", message="payment applied")
     assert applied
     assert not scape.layer.get("/exceptions", params={"business_key": invoice.id}).json()
+
+
+@pytest.fixture(scope="module")
+def nightly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landscape]:
+    # the legacy ERP books postings only in a one-minute nightly window and queues the rest
+    window = {"start": "00:00", "end": "00:01", "tz": "UTC", "outside": "queue"}
+    with landscape(tmp_path_factory.mktemp("nightly"),
+                   sim_config={"legacy_erp": {"batch_window": window}}) as running:
+        yield running
+
+
+def test_posting_queued_outside_the_batch_window(nightly: Landscape) -> None:
+    scape = nightly
+    keys = billing_catalog(scape, "EUR")
+    r = scape.layer.post("/customers", json={
+        "crm_account_id": "001NIGHTLY00000AAA", "name": "Nachtschicht SARL",
+        "legal_entity": "FR01", "country": "FR", "currency": "EUR",
+        "address": {"line1": "10 Rue de Rivoli", "city": "Paris", "postal_code": "75001",
+                    "country": "FR"}})
+    assert r.status_code == 201, r.text
+    customer = r.json()
+    assert customer["erp"] == "legacy_erp"
+    subs = scape.layer.post("/subscriptions", json={"customer_id": customer["id"],
+                                                    "items": [{"plan": keys["plan"]}]})
+    assert subs.status_code == 201, subs.text
+    first = billing_client(scape).v1.invoices.list(params={
+        "customer": customer["references"]["billing"]}).data[0]
+    queued = wait_for(lambda: [e for e in scape.sim("legacy_erp").get(
+        "/_sim/legacy/queue").json()["data"] if e["request"]["ExternalReference"] ==
+        first.number], timeout=30, message="the posting to be queued")
+    assert len(queued) == 1
+    wait_for(lambda: scape.layer.get(f"/invoices/{first.id}").json()["hold_reasons"] ==
+             ["erp_queued"], message="the layer to know it is queued")
+
+    # the window opens: the ERP books the queue; the layer learns the document number
+    now = scape.sim("legacy_erp").get("/_sim/clock").json()["now"]
+    midnight = (int(now) // 86400 + 1) * 86400
+    scape.sim("legacy_erp").post("/_sim/clock/advance", json={"to": midnight + 10})
+    posted = scape.await_fact("legacy_erp", "invoice.posted", first.number, timeout=30)
+    invoice = wait_for(lambda: (lambda i: i if i["status"] == "posted" else None)(
+        scape.layer.get(f"/invoices/{first.id}").json()), timeout=30,
+        message="the layer to record the booked posting")
+    assert invoice["erp_document"] == posted["data"]["DocumentNumber"]
+    docs = scape.sim("legacy_erp").get("/_sim/legacy/documents", params={
+        "external_reference": first.number}).json()
+    assert len(docs["data"]) == 1  # queued once, booked once, never re-posted
