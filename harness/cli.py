@@ -289,14 +289,21 @@ def gate(
                           targets=tuple(_split(targets) or _split(only) or ()) or None,
                           sut_url=sut_url, seed=seed_value, skip=skipped)
     live = out.is_terminal and os.environ.get("CI", "").lower() not in ("true", "1", "yes")
-    reporter = console_reporter(out, live)
+    # a duplicate of stdout: the gate sends what its engines print to engines.log by
+    # redirecting file descriptors 1 and 2 while they run; the progress stays on screen
+    try:
+        screen = Console(file=os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1),
+                         force_terminal=out.is_terminal or None)
+    except (OSError, ValueError):  # no real stdout (e.g. a test runner's buffer)
+        screen = out
+    reporter = console_reporter(screen, live)
     try:
         result = run_gate(settings, options=options, reporters=[reporter])
     finally:
         close = getattr(reporter, "close", None)
         if close is not None:
             close()
-    verdict(out, result)
+    verdict(screen, result)
     raise typer.Exit(0 if result.passed else 1)
 
 

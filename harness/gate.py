@@ -303,7 +303,8 @@ def run_gate(settings: HarnessSettings, only: Sequence[str] | None = None,
         all_reporters.append(plain_reporter(console))
     run = _Run(result, all_reporters)
     started = time.monotonic()
-    result.details["machine"] = {"cpus": os.cpu_count(), "loadavg_before": list(os.getloadavg())}
+    result.details["machine"] = {"cpus": os.cpu_count(),
+                                 "loadavg_before": [round(x, 2) for x in os.getloadavg()]}
     names = ls.select(settings, list(options.targets) if options.targets else None)
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="o2c-gate-")))
@@ -330,7 +331,7 @@ def run_gate(settings: HarnessSettings, only: Sequence[str] | None = None,
             stages.fuzz(run, engine, names, sut_url, options, run_id)
             stages.fault_matrix(run, settings, options, run_id)
             stages.load(run, engine, urls, sut, options, run_id)
-    result.details["machine"]["loadavg_after"] = list(os.getloadavg())
+    result.details["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     result.duration_s = time.monotonic() - started
     write_reports(result)
     if console is not None:

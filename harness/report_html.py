@@ -113,7 +113,7 @@ def _load(load: dict[str, Any] | None) -> str:
                      *(_e(stats.get(k)) for k in ("p50_ms", "p90_ms", "p95_ms", "p99_ms",
                                                     "max_ms"))])
     for endpoint in load.get("endpoints") or []:
-        rows.append([_e(f"{endpoint.get('type')} {endpoint.get('name')}"),
+        rows.append([_e(endpoint.get("name")),
                      _e(endpoint.get("count")), _e(endpoint.get("failures")),
                      _e(endpoint.get("p50_ms")), "", _e(endpoint.get("p95_ms")),
                      _e(endpoint.get("p99_ms")), ""])
