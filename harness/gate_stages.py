@@ -184,10 +184,10 @@ def fuzz(run: _Run, engine: HarnessSettings, names: list[str], sut: str | None,
                                + (f"; {errors}" if errors else "")))
             else:
                 baseline = f", {len(mine)} known (in {options.fuzz_baseline})" if mine else ""
-                engine = f"; engine error, not a finding: {errors[:300]}" if errors else ""
+                crashed = f"; engine error, not a finding: {errors[:300]}" if errors else ""
                 run.emit(_case("fuzz", target.target, "passed", target.duration_s,
                                f"{target.cases} cases on {len(target.operations)} operations, "
-                               f"no new finding{baseline}{engine}"))
+                               f"no new finding{baseline}{crashed}"))
         run.result.details["fuzz"] = {"cases": result.cases, "max_examples": plan.fuzz_examples,
                                       "baseline": str(options.fuzz_baseline or ""),
                                       "findings": findings, "report": str(result.report_dir)}
