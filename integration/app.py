@@ -99,7 +99,9 @@ async def sweep(services: Services) -> None:
         buffered = list(session.execute(
             select(PaymentRow.merchant_reference, PaymentRow.correlation_id)
             .join(InvoiceRow, InvoiceRow.billing_invoice_id == PaymentRow.merchant_reference)
-            .where(PaymentRow.status == "buffered", InvoiceRow.status == "posted")))
+            # received: its application failed earlier (e.g. billing was down) — retry it
+            .where(PaymentRow.status.in_(["buffered", "received"]),
+                   InvoiceRow.status == "posted")))
     services.metrics.held.set(len(held))
     services.metrics.buffered.set(len(buffered))
     for action, rows in ((advance_invoice, held), (post_invoice, unposted),

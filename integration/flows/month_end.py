@@ -6,7 +6,7 @@ tax transaction → emits ``invoice.posted`` → applies payments that were wait
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,7 +19,7 @@ from ..adapters.http import AdapterError, InDoubt, VendorError
 from ..adapters.money import text, to_minor
 from ..db.tables import CustomerRow, ErpPosting, InvoiceRow, utcnow
 from ..observability import get_logger
-from ..routing import RoutingError, route
+from ..routing import RoutingError
 from ..services import Services
 from .onboarding import OnboardingError, ensure_erp_customer
 from .payments import apply_buffered
@@ -459,9 +459,5 @@ async def check_queued_posting(services: Services, billing_invoice_id: str) -> N
                       found["DocumentNumber"], found.get("FiscalYear"), None)
 
 
-def posting_date(at: datetime | None) -> date:
-    return (at or utcnow()).date()
-
-
-__all__ = ["advance_invoice", "check_queued_posting", "invoice_view", "on_invoice_created",
-           "on_invoice_finalized", "post_invoice", "route"]
+__all__ = ["OPEN_STATES", "advance_invoice", "check_queued_posting", "invoice_view",
+           "on_invoice_created", "on_invoice_finalized", "post_invoice"]

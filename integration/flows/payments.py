@@ -98,13 +98,20 @@ async def apply_buffered(services: Services, billing_invoice_id: str) -> None:
     async with services.unit() as session:
         psps = list(session.scalars(select(PaymentRow.psp_reference).where(
             PaymentRow.merchant_reference == billing_invoice_id,
-            PaymentRow.status == PaymentStatus.BUFFERED.value)))
+            PaymentRow.status.in_([PaymentStatus.BUFFERED.value,
+                                   PaymentStatus.RECEIVED.value]))))
     for psp in psps:
         await apply_payment(services, psp)
 
 
 async def apply_payment(services: Services, psp: str) -> None:
     """Paid out of band in billing, cleared in the ERP; each half done at most once."""
+    # the notification's job and the sweeper may both try: one at a time per payment
+    async with services.lock(f"payment:{psp}"):
+        await _apply_once(services, psp)
+
+
+async def _apply_once(services: Services, psp: str) -> None:
     async with services.unit() as session:
         payment = session.scalar(select(PaymentRow).where(PaymentRow.psp_reference == psp))
         if payment is None or payment.status not in (PaymentStatus.RECEIVED.value,
