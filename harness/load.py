@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -250,10 +250,6 @@ def locust_command(options: LoadOptions, urls: Mapping[str, str], out: Path,
         cmd += ["--master", "--expect-workers", str(options.expect_workers),
                 "--master-bind-host", options.master_bind_host,
                 "--master-bind-port", str(options.master_port)]
-        if options.workers > 1:
-            raise LoadError("--workers and --expect-workers cannot be combined",
-                            "use --workers N on one machine, or --expect-workers N with "
-                            "workers started elsewhere")
     elif options.workers > 1:
         cmd += ["--processes", str(options.workers)]
     return cmd
@@ -437,11 +433,15 @@ def run_load(settings: HarnessSettings, options: LoadOptions,
         raise LoadError(f"unknown load scenario {options.scenario!r}",
                         f"choose from: {', '.join(SCENARIOS)}")
     scenario = SCENARIOS[options.scenario]
+    if options.expect_workers and options.workers > 1:
+        raise LoadError("--workers and --expect-workers cannot be combined",
+                        "use --workers N on one machine, or --expect-workers N with workers "
+                        "started elsewhere")
     if not (LOCUSTFILES / scenario.locustfile).is_file():
         raise LoadError(f"locustfile {scenario.locustfile} is not in {LOCUSTFILES}",
                         "run from a checkout of o2c-harness")
     run_id = options.run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    options = _with(options, run_id=run_id)
+    options = replace(options, run_id=run_id)
     out = settings.report_dir / run_id / "load"
     out.mkdir(parents=True, exist_ok=True)
 
@@ -474,11 +474,6 @@ def run_load(settings: HarnessSettings, options: LoadOptions,
     for check in result.checks:
         report(check)
     return result
-
-
-def _with(options: LoadOptions, **changes: Any) -> LoadOptions:
-    from dataclasses import replace
-    return replace(options, **changes)
 
 
 def parse_duration(text: str) -> float:
