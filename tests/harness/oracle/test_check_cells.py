@@ -1,6 +1,16 @@
 """``harness check`` end to end: scenario cells on fresh landscapes with the reference layer,
-the CLI's exit codes and report files. The default run keeps the cells today's layer passes;
-the whole matrix is opt-in (``O2C_CHECK_MATRIX=1``, slow) — see reports/README of the run."""
+the CLI's exit codes and report files.
+
+The default run keeps a cell today's layer passes (onboarding); the whole matrix is opt-in
+(``O2C_CHECK_MATRIX=1``, slow, ~30 min on 2 cores). State of the matrix on the layer of
+2026-11-25 (run 20261125-150139, 40 cells, 1646 s): onboarding passes under every profile but
+``outage`` (onboarding is not resumed after the tax outage); every month-end, payment-run,
+mixed and migration-wave cell fails only on the subscription's first invoice
+(``subscription_create``), posted without a committed tax transaction and not parked in the
+DLQ — plus, under ``outage``, the same stuck onboarding. Both are layer findings (written to
+the integration owner; I2's retry/DLQ work), not oracle noise: everything else (posted once,
+right ERP across the wave, amounts to the cent, payments cleared once, correlation) holds even
+under chaos and a SIGKILL of the layer."""
 
 from __future__ import annotations
 
@@ -60,7 +70,7 @@ def test_cli_check_rejects_an_unknown_scenario_with_a_hint(tmp_path: Path) -> No
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("O2C_CHECK_MATRIX") != "1",
-                    reason="the full scenario x profile matrix takes ~15 min; "
+                    reason="the full scenario x profile matrix takes ~30 min; "
                            "O2C_CHECK_MATRIX=1 runs it")
 def test_the_full_matrix_passes(tmp_path: Path) -> None:
     import scenarios
