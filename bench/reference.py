@@ -22,8 +22,10 @@ AUTH = f"Bearer {API_KEY}"
 FORM = "application/x-www-form-urlencoded"
 # What each POST sends: a realistic Stripe customer create, bracket notation included.
 POST_FORM = (
+    # arrays as `name[]=` (form, explode): the style our served OpenAPI declares, which
+    # Prism validates against; the simulator also takes the SDK's `name[0]=`
     "name=Jenny+Rosen&email=jenny.rosen%40example.com&description=bench+customer"
-    "&phone=%2B14155550100&preferred_locales[0]=en-US"
+    "&phone=%2B14155550100&preferred_locales[]=en-US"
     "&address[line1]=510+Townsend+St&address[city]=San+Francisco&address[state]=CA"
     "&address[postal_code]=94103&address[country]=US"
     "&metadata[crm_account_id]=001Dn00000bench&metadata[legal_entity]=US01"

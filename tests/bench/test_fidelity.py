@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -107,6 +108,17 @@ def test_prism_examples_are_the_reference(ours: tuple[Reference, dict[str, Any]]
     served = spec["paths"]["/v1/customers/{id}"]["get"]["responses"]["200"]
     assert served.get("content", {}).get("application/json", {}).get("example") != \
         json.loads(ref.get.body)  # the served document itself was left alone
+
+
+def test_post_form_fits_the_served_openapi(ours: tuple[Reference, dict[str, Any]]) -> None:
+    """Prism validates requests against our spec: every form key must be declared there
+    (``name[]`` for form arrays, the bare name for deepObject hashes)."""
+    ref, spec = ours
+    body = spec["paths"]["/v1/customers"]["post"]["requestBody"]["content"]
+    declared = set(body["application/x-www-form-urlencoded"]["schema"]["properties"])
+    for key, _ in parse_qsl(ref.post.request_body, keep_blank_values=True):
+        name = key if key.endswith("[]") or "[" not in key else key[:key.index("[")]
+        assert name in declared, f"{key} is not in the served OpenAPI's form schema"
 
 
 def test_the_comparison_catches_different_work() -> None:
