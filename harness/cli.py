@@ -396,14 +396,18 @@ def check(
             out.print(f"  note: {note}", highlight=False)
         if cell.reconciliation is None:
             return
-        table = Table("check", "examined", "breaches", "first breach (business key → timeline)")
+        table = Table("check", "examined", "breaches", "what it checks")
         for o in cell.reconciliation.outcomes:
-            first = o.breaches[0] if o.breaches else None
-            detail = f"{first.key}: {first.message}" + (
-                f" → {first.timeline}" if first and first.timeline else "") if first else ""
             table.add_row(o.check, str(o.examined),
-                          f"[red]{len(o.breaches)}[/]" if o.breaches else "0", detail)
+                          f"[red]{len(o.breaches)}[/]" if o.breaches else "0", o.description)
         out.print(table)
+        breaches = cell.reconciliation.breaches
+        for b in breaches[:20]:
+            out.print(f"  [red]breach[/] {b.check} [bold]{b.key}[/]: {b.message}"
+                      + (f" — timeline {b.timeline}" if b.timeline else ""),
+                      highlight=False, soft_wrap=True)
+        if len(breaches) > 20:
+            out.print(f"  … {len(breaches) - 20} more in matrix.json", highlight=False)
 
     result = run_check(settings, names, profiles, CheckOptions(
         size=size, seed=seed_value, settle_timeout_s=settle, layer_as_process=layer_process),
