@@ -243,8 +243,7 @@ def integration_settings(settings: HarnessSettings, urls: dict[str, str]) -> dic
     account, license_key = next(iter(tax.accounts.items()))
     cloud_user, cloud_password = next(iter(cloud.users.items()))
     legacy_user, legacy_password = next(iter(legacy.users.items()))
-    db = settings.integration.database_url or \
-        f"sqlite:///{(settings.state_dir / 'integration.db').resolve()}"
+    db = settings.integration.database_url or f"sqlite:///{_layer_db(settings).resolve()}"
     return {
         "host": settings.host, "public_url": str(settings.integration.url).rstrip("/"),
         "database_url": db, "log_level": settings.log_level,
@@ -282,5 +281,22 @@ def bind_integration(settings: HarnessSettings, served: Sequence[Served]) -> lis
             f"{_port_owner(port)}",
             "stop it, or move the layer: HARNESS_INTEGRATION__URL=http://127.0.0.1:8110 "
             "(or integration.serve = false to run your own layer there)") from None
+    if settings.integration.database_url is None and not _persistent(settings):
+        # in-memory simulators start empty: so does the layer's memory of them (webhook
+        # registrations, cross-references)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{_layer_db(settings)}{suffix}").unlink(missing_ok=True)
     layer = LayerSettings.model_validate(integration_settings(settings, urls))
     return [Served("integration", create_app(layer), sock)]
+
+
+def _persistent(settings: HarnessSettings) -> bool:
+    return all(settings.simulator(n).store != "memory" for n in simulators.names())
+
+
+def _layer_db(settings: HarnessSettings) -> Path:
+    """The reference layer's default database: next to the simulators' state files when
+    they persist (``--persist``), else a scratch file recreated with the landscape."""
+    if _persistent(settings):
+        return settings.state_dir / "state" / "integration.db"
+    return settings.state_dir / "integration.db"

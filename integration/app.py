@@ -45,6 +45,15 @@ async def register_webhooks(services: Services) -> None:
         for reg in session.scalars(select(WebhookRegistration)):
             regs[(reg.system, reg.url)] = reg
             services.webhook_secrets[reg.system] = reg.secret
+    stripe_reg = regs.get(("billing", f"{base}/webhooks/stripe"))
+    if stripe_reg is not None and s.billing.register_webhook:
+        try:  # a billing system that lost our endpoint (a fresh sandbox) gets it again
+            known = {e["id"] for e in await services.adapters.billing.webhook_endpoints()
+                     if e.get("status") == "enabled"}
+            if stripe_reg.endpoint_id not in known:
+                del regs[("billing", stripe_reg.url)]
+        except AdapterError as err:
+            log.warning("billing webhook check failed", error=str(err))
     if s.billing.register_webhook and ("billing", f"{base}/webhooks/stripe") not in regs:
         url = f"{base}/webhooks/stripe"
         try:

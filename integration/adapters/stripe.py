@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import time
 import urllib.parse
+import uuid
 from typing import Any
 
 import httpx
@@ -158,7 +159,8 @@ class StripeBilling(Adapter):
     async def register_webhook(self, url: str, events: list[str]) -> dict[str, Any]:
         return await self.post("/v1/webhook_endpoints", {
             "url": url, "enabled_events": events,
-            "description": "o2c reference integration layer"}, f"webhook-endpoint:{url}")
+            "description": "o2c reference integration layer"},
+            f"webhook-endpoint:{url}:{uuid.uuid4().hex}")  # retries of this one registration
 
     async def webhook_endpoints(self) -> list[dict[str, Any]]:
         page = await self.get("/v1/webhook_endpoints", {"limit": 100})

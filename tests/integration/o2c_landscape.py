@@ -88,7 +88,7 @@ def layer_settings(urls: dict[str, str], public_url: str, db: Path, **over: Any)
 
 @contextmanager
 def landscape(tmp: Path, sim_config: dict[str, dict[str, Any]] | None = None,
-              **layer_over: Any) -> Iterator[Landscape]:
+              layer_port: int = 0, **layer_over: Any) -> Iterator[Landscape]:
     sim_config = sim_config or {}
     with ExitStack() as stack:
         urls: dict[str, str] = {}
@@ -96,7 +96,7 @@ def landscape(tmp: Path, sim_config: dict[str, dict[str, Any]] | None = None,
             cfg = {"tick_interval_s": 0.1, **sim_config.get(name, {})}
             server = stack.enter_context(serve_in_thread(sim_app(name, **cfg), name=name))
             urls[name] = server.url
-        sock = bind("127.0.0.1", 0)
+        sock = bind("127.0.0.1", layer_port)
         public = f"http://127.0.0.1:{sock.getsockname()[1]}"
         app = create_app(layer_settings(urls, public, tmp / "layer.db", **layer_over))
         layer = ThreadedServer(app, served=Served("layer", app, sock)).start()

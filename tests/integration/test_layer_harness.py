@@ -4,6 +4,7 @@ simulators' URLs and credentials, on ``integration.url``, registering its webhoo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 from o2c_landscape import wait_for
@@ -54,3 +55,19 @@ def test_cli_has_the_integration_serve_command() -> None:
     result = CliRunner().invoke(app, ["integration", "serve", "--help"])
     assert result.exit_code == 0
     assert "Serve the layer alone" in result.output
+
+
+def test_a_restarted_layer_registers_again_with_a_fresh_billing_sandbox(tmp_path: Path) -> None:
+    from o2c_landscape import landscape
+
+    def endpoints(scape: Any) -> list[str]:
+        return [e["url"] for e in scape.sim("billing").get("/v1/webhook_endpoints", headers={
+            "Authorization": "Bearer sk_test_o2c_harness"}).json()["data"]]
+
+    with landscape(tmp_path) as first:  # the layer's database is tmp_path/layer.db
+        assert endpoints(first) == [f"{first.layer_url}/webhooks/stripe"]
+        port = int(first.layer_url.rsplit(":", 1)[1])
+    # same database and public URL, new (empty) simulators: the stored registration is stale
+    with landscape(tmp_path, layer_port=port) as second:
+        assert second.layer_url == first.layer_url
+        assert endpoints(second) == [f"{second.layer_url}/webhooks/stripe"]
