@@ -74,7 +74,10 @@ class StateStore:
         return coll
 
     def snapshot(self) -> dict[str, dict[str, Document]]:
-        return {name: dict(coll._docs) for name, coll in self._collections.items() if len(coll)}
+        # collections by name: the order they were first touched in depends on when a
+        # background tick ran, and equal states must give equal snapshot bytes
+        return {name: dict(coll._docs) for name, coll in sorted(self._collections.items())
+                if len(coll)}
 
     def restore(self, snapshot: dict[str, dict[str, Document]]) -> None:
         self.clear()
