@@ -177,7 +177,14 @@ class ProcessLayer:
             [sys.executable, "-m", "uvicorn", "integration:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        _wait_layer(self.url, proc=proc)
+        try:
+            _wait_layer(self.url, proc=proc)
+        except BaseException:
+            proc.kill()  # never leave a layer behind that nobody will stop
+            proc.wait(10)
+            raise
+        finally:
+            log.close()
         return proc
 
     def crash_and_restart(self) -> None:
