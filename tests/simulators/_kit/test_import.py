@@ -94,7 +94,7 @@ def test_equal_states_give_equal_snapshot_bytes_whatever_touched_a_collection_fi
         client.put("/_sim/clock", json={"now": 1_767_225_600, "frozen": True})
         client.post("/_sim/reset")
     # a background tick may touch a collection before the import creates any
-    clients[0].app.state.kit.store.collection("toys")  # type: ignore[attr-defined]
+    clients[0].app.state.kit.store.collection("ticks")  # type: ignore[attr-defined]
     for client in clients:
         client.post("/_sim/import", json={"kind": "toys", "records": [{"name": "a"}]})
     first, second = (c.get("/_sim/snapshot").content for c in clients)
