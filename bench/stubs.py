@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from .reference import Exchange, Reference
 
@@ -89,7 +90,27 @@ def prism_spec(spec: dict[str, Any], ref: Reference) -> dict[str, Any]:
         media = ok.setdefault("content", {}).setdefault("application/json", {})
         media.pop("examples", None)
         media["example"] = json.loads(ex.body)
+        _unused_encodings_dropped(operation, ex)
     return spec
+
+
+def _unused_encodings_dropped(operation: dict[str, Any], ex: Exchange) -> None:
+    """Drop the form ``encoding`` entries of properties the request does not send.
+
+    Prism 5.14 deserializes a declared ``deepObject`` property that is absent from the body
+    as an empty object and then fails its ``required`` fields (``shipping must have required
+    property 'name'``), answering 400 to every create. Without the entry it validates the
+    request as sent; the schema itself is unchanged.
+    """
+    form = (operation.get("requestBody", {}).get("content", {})
+            .get("application/x-www-form-urlencoded"))
+    if not form or "encoding" not in form:
+        return
+    sent = {key.split("[", 1)[0] for key, _ in parse_qsl(ex.request_body,
+                                                         keep_blank_values=True)}
+    for name in list(form["encoding"]):
+        if name.split("[", 1)[0] not in sent:
+            del form["encoding"][name]
 
 
 def fixture_spec(ref: Reference) -> dict[str, Any]:
