@@ -87,7 +87,7 @@ class LegacyErpSettings(_Section):
 class WavePlanEntry(_Section):
     """From ``effective_at`` on, ``legal_entity`` posts to ``erp`` in ``company_code``."""
 
-    legal_entity: str
+    legal_entity: str = Field(min_length=2, max_length=40)
     erp: ErpName
     company_code: Annotated[str, Field(pattern=r"^[A-Z0-9]{4}$")]
     effective_at: datetime = datetime(2000, 1, 1, tzinfo=UTC)

@@ -92,6 +92,13 @@ class RetryPolicy:
 
     async def run(self, system: str, call: Callable[[], Awaitable[T]], *,
                   before_retry: Callable[[], Awaitable[T | None]] | None = None) -> T:
+        try:
+            return await self._run(system, call, before_retry)
+        except httpx.TransportError as exc:  # still failing after the last retry
+            raise TransientError(system, f"{type(exc).__name__}: {exc}") from exc
+
+    async def _run(self, system: str, call: Callable[[], Awaitable[T]],
+                   before_retry: Callable[[], Awaitable[T | None]] | None) -> T:
         s = self.settings
         first = True
         async for attempt in stamina.retry_context(

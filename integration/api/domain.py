@@ -9,11 +9,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from .. import records
+from ..adapters.http import AdapterError, VendorError
 from ..db.tables import CustomerRow, InvoiceRow, PaymentRow
 from ..flows.month_end import invoice_view
 from ..flows.onboarding import CustomerRequest, OnboardingError, customer_view, onboard_customer
 from ..flows.payments import payment_view
 from ..flows.subscriptions import (
+    KeyReused,
     NotFound,
     NotReady,
     SubscriptionRequest,
@@ -21,6 +23,7 @@ from ..flows.subscriptions import (
     create_subscription,
     report_usage,
 )
+from ..routing import RoutingError
 from ..services import Services
 from .schemas import PROBLEM, CustomerOut, InvoiceOut, PaymentOut, SubscriptionOut, UsageOut
 
@@ -67,6 +70,8 @@ async def post_customer(body: CustomerRequest, request: Request,
         customer_id = await onboard_customer(services, body)
     except OnboardingError as err:
         return _problem(502, "Onboarding incomplete", f"{err}; retry to resume")
+    except RoutingError as err:
+        return _problem(422, "No ERP for this legal entity", f"{err}; see GET /routing")
     with services.db.session() as session:
         view = customer_view(session.get_one(CustomerRow, customer_id),
                              records.references(session, "customer", customer_id))
@@ -88,7 +93,7 @@ async def get_customer(customer_id: str, request: Request) -> dict[str, Any]:
 
 @router.post("/subscriptions", status_code=201, summary="Subscribe an onboarded customer",
              response_model=SubscriptionOut,
-             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
+             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
 async def post_subscription(body: SubscriptionRequest, request: Request,
                             idempotency_key: IdempotencyKey = None) -> JSONResponse:
     services = services_of(request)
@@ -103,6 +108,9 @@ async def post_subscription(body: SubscriptionRequest, request: Request,
         return _problem(404, "Unknown customer", str(err))
     except NotReady as err:
         return _problem(409, "Customer not onboarded", str(err))
+    except AdapterError as err:
+        status = 422 if isinstance(err, VendorError) and err.status < 500 else 502
+        return _problem(status, "Billing refused the subscription", str(err))
     if idempotency_key:
         with services.db.session() as session:
             records.remember(session, "subscriptions", idempotency_key, payload, 201, view)
@@ -110,7 +118,8 @@ async def post_subscription(body: SubscriptionRequest, request: Request,
 
 
 @router.post("/usage", status_code=202, summary="Report metered usage (once per key)",
-             response_model=UsageOut, responses={404: PROBLEM, 409: PROBLEM})
+             response_model=UsageOut,
+             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
 async def post_usage(body: UsageRequest, request: Request) -> JSONResponse:
     try:
         view = await report_usage(services_of(request), body)
@@ -118,6 +127,10 @@ async def post_usage(body: UsageRequest, request: Request) -> JSONResponse:
         return _problem(404, "Unknown customer", str(err))
     except NotReady as err:
         return _problem(409, "Customer not onboarded", str(err))
+    except KeyReused as err:
+        return _problem(422, "Idempotency key reused", str(err))
+    except AdapterError as err:
+        return _problem(502, "Billing unavailable", f"{err}; retry with the same key")
     return JSONResponse(view, status_code=202)
 
 

@@ -34,11 +34,11 @@ log = get_logger("integration.onboarding")
 
 class AddressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    line1: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    region: str | None = None
-    country: str | None = None
+    line1: str | None = Field(default=None, max_length=255)
+    city: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    region: str | None = Field(default=None, max_length=50)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
 
 
 class CustomerRequest(BaseModel):
@@ -50,7 +50,7 @@ class CustomerRequest(BaseModel):
     legal_entity: str = Field(min_length=2, max_length=40)
     country: str = Field(pattern=r"^[A-Z]{2}$")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    email: str | None = None
+    email: str | None = Field(default=None, max_length=320)
     tax_id: str | None = Field(default=None, max_length=40)
     address: AddressIn = Field(default_factory=AddressIn)
 
@@ -85,6 +85,7 @@ async def onboard_customer(services: Services, request: CustomerRequest) -> str:
             row = session.scalar(select(CustomerRow).where(
                 CustomerRow.crm_account_id == request.crm_account_id))
             if row is None:
+                route(session, request.legal_entity, utcnow())  # unroutable: refuse up front
                 key = IdentityKey.of(name=request.name, country=request.country,
                                      tax_id=request.tax_id,
                                      crm_account_id=request.crm_account_id)

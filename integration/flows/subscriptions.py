@@ -19,7 +19,7 @@ from ..services import Services
 class SubscriptionItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plan: str = Field(min_length=1, description="billing price id or price lookup key")
-    quantity: int | None = Field(default=None, ge=0)
+    quantity: int | None = Field(default=None, ge=0, le=1_000_000)
 
 
 class SubscriptionRequest(BaseModel):
@@ -32,7 +32,7 @@ class UsageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: str
     meter_event_name: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=10**12)
     occurred_at: AwareDatetime | None = None
     idempotency_key: str = Field(min_length=1, max_length=100)
 
@@ -43,6 +43,10 @@ class NotFound(LookupError):
 
 class NotReady(RuntimeError):
     """The customer exists but is not onboarded yet."""
+
+
+class KeyReused(ValueError):
+    """A usage idempotency key sent again with a different report."""
 
 
 def _onboarded(session: Any, customer_id: str) -> tuple[CustomerRow, str]:
@@ -107,6 +111,12 @@ async def report_usage(services: Services, request: UsageRequest) -> dict[str, A
             UsageRow.idempotency_key == request.idempotency_key))
         customer, billing_customer = _onboarded(session, request.customer_id)
         flow = customer.correlation_id
+        if existing is not None and (existing.customer_id, existing.meter_event_name,
+                                     existing.quantity) != (request.customer_id,
+                                                            request.meter_event_name,
+                                                            request.quantity):
+            raise KeyReused(f"usage key {request.idempotency_key} was reported with other "
+                            "values")
         if existing is None:
             existing = UsageRow(id=records.new_id("use"), customer_id=request.customer_id,
                                 meter_event_name=request.meter_event_name,

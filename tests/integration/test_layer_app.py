@@ -114,6 +114,11 @@ def test_domain_api_validates_and_reports_unknowns(client: TestClient) -> None:
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     assert client.get("/timeline/nothing").json() == {"business_key": "nothing",
                                                       "correlation_ids": [], "steps": []}
+    unroutable = client.post("/customers", json={
+        "crm_account_id": "001X", "name": "Nowhere Ltd", "legal_entity": "ZZ99",
+        "country": "ZZ", "currency": "EUR"})
+    assert unroutable.status_code == 422 and "ZZ99" in unroutable.json()["detail"]
+    assert client.get("/customers/001X").status_code == 404  # nothing half-created
     assert client.get("/exceptions").json() == []
     assert "o2c_webhooks_total" in client.get("/metrics").text
 
