@@ -183,7 +183,7 @@ def seed(
     locales: Annotated[str, typer.Option("--locales")] = "en_US,de_DE,fr_FR,en_GB",
     dirtiness: Annotated[float, typer.Option("--dirtiness", min=0.0, max=1.0)] = 0.0,
     customers: Annotated[int | None, typer.Option(
-        "--customers", min=0, max=200_000, help="one consistent business of N customers over "
+        "--customers", min=0, max=50_000, help="one consistent business of N customers over "
         "the whole landscape (instead of independent data per simulator)")] = None,
     dirty: Annotated[list[str] | None, typer.Option(
         "--dirty", help="KNOB=P overriding --dirtiness for one knob, repeatable")] = None,
