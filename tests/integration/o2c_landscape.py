@@ -4,6 +4,7 @@ the layer talks to them over HTTP only)."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -67,9 +68,11 @@ def sim_app(name: str, **config: Any) -> Any:
     return build_app(cls(cls.config_class(**config)))
 
 
-def layer_settings(urls: dict[str, str], public_url: str, db: Path, **over: Any) -> Settings:
+def layer_settings(urls: dict[str, str], public_url: str, db: Path | str,
+                   **over: Any) -> Settings:
     base: dict[str, Any] = {
-        "public_url": public_url, "database_url": f"sqlite:///{db}", "log_level": "warning",
+        "public_url": public_url, "log_level": "warning",
+        "database_url": db if isinstance(db, str) else f"sqlite:///{db}",
         "sweep_interval_s": 0.25,
         "crm": {"url": urls["crm"], "poll_interval_s": 0},
         "billing": {"url": urls["billing"]}, "tax": {"url": urls["tax"]},
@@ -88,7 +91,8 @@ def layer_settings(urls: dict[str, str], public_url: str, db: Path, **over: Any)
 
 @contextmanager
 def landscape(tmp: Path, sim_config: dict[str, dict[str, Any]] | None = None,
-              layer_port: int = 0, **layer_over: Any) -> Iterator[Landscape]:
+              layer_port: int = 0, database_url: str | None = None,
+              **layer_over: Any) -> Iterator[Landscape]:
     sim_config = sim_config or {}
     with ExitStack() as stack:
         urls: dict[str, str] = {}
@@ -98,10 +102,30 @@ def landscape(tmp: Path, sim_config: dict[str, dict[str, Any]] | None = None,
             urls[name] = server.url
         sock = bind("127.0.0.1", layer_port)
         public = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        app = create_app(layer_settings(urls, public, tmp / "layer.db", **layer_over))
+        app = create_app(layer_settings(urls, public, database_url or tmp / "layer.db",
+                                        **layer_over))
         layer = ThreadedServer(app, served=Served("layer", app, sock)).start()
         stack.callback(layer.stop)
         urls["layer"] = public
         scape = Landscape(urls=urls, layer_url=public, layer_app=app)
         stack.callback(lambda: [c.close() for c in scape.clients.values()])
         yield scape
+
+
+def postgres_url() -> str | None:
+    """A SQLAlchemy URL of the local PostgreSQL (trust auth, database test), or None."""
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            pass
+    except OSError:
+        return None
+    import psycopg
+
+    for user in ("postgres", "root"):
+        try:
+            psycopg.connect(f"host=127.0.0.1 port=5432 dbname=test user={user}",
+                            connect_timeout=3).close()
+            return f"postgresql+psycopg://{user}@127.0.0.1:5432/test"
+        except psycopg.Error:
+            continue
+    return None

@@ -3,7 +3,6 @@ WAL) and on PostgreSQL (when 127.0.0.1:5432 answers; skipped with the reason oth
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from o2c_landscape import postgres_url
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
@@ -22,24 +22,6 @@ from integration.routing import route, seed_wave_plan
 from integration.settings import Settings
 
 
-def _postgres_url() -> str | None:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            pass
-    except OSError:
-        return None
-    import psycopg
-
-    for user in ("postgres", "root"):
-        try:
-            psycopg.connect(f"host=127.0.0.1 port=5432 dbname=test user={user}",
-                            connect_timeout=3).close()
-            return f"postgresql+psycopg://{user}@127.0.0.1:5432/test"
-        except psycopg.Error:
-            continue
-    return None
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
@@ -47,7 +29,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         yield db
         db.dispose()
         return
-    url = _postgres_url()
+    url = postgres_url()
     if url is None:
         pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432 (trust auth, database "
                     "'test', user postgres or root)")
