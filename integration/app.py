@@ -19,8 +19,9 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from . import correlation
+from . import correlation, dlq
 from .adapters.http import AdapterError
+from .api import dlq as dlq_api
 from .api import domain, ops, webhooks
 from .correlation import CorrelationMiddleware
 from .db.tables import ErpPosting, InvoiceRow, PaymentRow, WebhookRegistration, utcnow
@@ -122,6 +123,7 @@ async def sweep(services: Services) -> None:
                 except Exception as exc:
                     log.exception("sweep step failed", key=key, action=action.__name__)
                     services.record_failure(key, exc)
+    await dlq.sweep(services)  # dead letters filed, compensations due, parked work retried
 
 
 async def _every(seconds: float, name: str, job: Any) -> None:
@@ -149,7 +151,10 @@ def create_app(settings: Settings | None = None, *,
         if settings.register_webhooks:
             await register_webhooks(services)
         loops = [asyncio.create_task(_every(settings.sweep_interval_s, "sweep",
-                                            lambda: sweep(services)))]
+                                            lambda: sweep(services))),
+                 # what a killed process left in the outbox is published first
+                 asyncio.create_task(services.relay.run(
+                     settings.reliability.outbox_interval_s))]
         if settings.crm.poll_interval_s > 0:
             loops.append(asyncio.create_task(_every(settings.crm.poll_interval_s, "crm-poll",
                                                     lambda: poll_closed_won(services))))
@@ -174,4 +179,5 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(domain.router)
     app.include_router(webhooks.router)
     app.include_router(ops.router)
+    app.include_router(dlq_api.router)
     return app

@@ -1,7 +1,7 @@
 """The event bus seam. Flows call :meth:`EventBus.emit` inside their unit of work: the event
-is written to the ``events`` table in the same transaction as the state change, and handed
-to the in-process subscribers after commit. (Issue 8 replaces the after-commit hand-off with
-a transactional-outbox relay and adds a RabbitMQ publisher behind the same interface.)"""
+is written to the ``events`` table and to the transactional ``outbox`` in the same
+transaction as the state change; :class:`integration.outbox.OutboxRelay` publishes it after
+commit (in-process subscribers by default, RabbitMQ when ``bus_url`` is set)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from harness.canonical import CustomerOnboarded, Event, InvoicePosted, PaymentApplied
 
 from . import correlation, records
+from .db.reliability_tables import OutboxEntry
 from .db.tables import utcnow
 from .observability import get_logger
 
@@ -23,14 +24,14 @@ log = get_logger("integration.events")
 
 
 class EventBus:
-    """In-process publisher: subscribers are awaited in order; a failing one is logged."""
+    """Records events in the outbox; ``subscribers`` are handed every published event (in
+    order, by the relay's publisher)."""
 
     def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
-        self.published: list[Event] = []
+        self.subscribers: list[Subscriber] = []
 
     def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
+        self.subscribers.append(subscriber)
 
     def emit(self, session: Session, business_key: str, payload: Payload,
              occurred_at: datetime | None = None) -> Event:
@@ -39,19 +40,10 @@ class EventBus:
                       occurred_at=occurred_at or utcnow(), data=payload)
         records.record_event(session, event.id, event.type, business_key, event.occurred_at,
                              _json(payload))
+        session.add(OutboxEntry(event_id=event.id, event_type=event.type,
+                                business_key=business_key))
         session.info.setdefault("o2c_events", []).append(event)
         return event
-
-    async def publish_committed(self, events: list[Event]) -> None:
-        for event in events:
-            self.published.append(event)
-            log.info("event published", event_type=event.type, event_id=event.id,
-                     business_key=event.business_key)
-            for subscriber in self._subscribers:
-                try:
-                    await subscriber(event)
-                except Exception:
-                    log.exception("event subscriber failed", event_id=event.id)
 
 
 def _json(model: BaseModel) -> dict[str, object]:

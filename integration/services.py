@@ -21,9 +21,11 @@ from .adapters.legacy_erp import LegacyErp
 from .adapters.s4hana import S4Hana
 from .adapters.salesforce import Salesforce
 from .adapters.stripe import StripeBilling
+from .bus import make_publisher
 from .db import Database
 from .events import EventBus
 from .observability import Metrics, get_logger
+from .outbox import OutboxRelay
 from .settings import Settings
 
 log = get_logger("integration.jobs")
@@ -69,17 +71,22 @@ class Services:
         self.db = Database(settings.database_url)
         self.adapters = Adapters(settings, self.metrics, transport)
         self.bus = EventBus()
+        self.publisher = make_publisher(settings.bus_url, settings.bus_exchange,
+                                        self.bus.subscribers)
+        self.relay = OutboxRelay(self.db, self.publisher)
         self.webhook_secrets: dict[str, str] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._jobs: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Session]:
-        """A unit of work: commit, then publish the events it emitted."""
+        """A unit of work: commit; the events it emitted are in the outbox, the relay is
+        nudged to publish them."""
         with self.db.session() as session:
             yield session
             events = session.info.pop("o2c_events", [])
-        await self.bus.publish_committed(events)
+        if events:
+            self.relay.nudge()
 
     def lock(self, key: str) -> asyncio.Lock:
         """Serialises the work on one business key (an invoice, a customer)."""
@@ -120,4 +127,5 @@ class Services:
         for task in list(self._jobs):
             task.cancel()
         await self.adapters.aclose()
+        await self.publisher.aclose()
         self.db.dispose()

@@ -116,6 +116,21 @@ class RetrySettings(_Section):
     request_timeout_s: Annotated[float, Field(gt=0)] = 15.0
 
 
+class ReliabilitySettings(_Section):
+    """Outbox relay, dead-letter queue and compensation (issue 8)."""
+
+    outbox_interval_s: Annotated[float, Field(gt=0)] = Field(
+        default=1.0, description="how often the relay retries events it could not publish")
+    compensation: Literal["none", "void", "credit_note"] = Field(
+        default="void", description="what billing does with an invoice the ERP rejected for "
+                                    "good once its dead letter is older than compensate_after_s")
+    compensate_after_s: Annotated[float, Field(ge=0)] = Field(
+        default=86400.0, description="time to fix the data and replay before compensating")
+    replay_parked_after_s: Annotated[float, Field(ge=0)] = Field(
+        default=30.0, description="a parked transient failure (retries exhausted) is retried "
+                                  "by the sweep after this long")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="O2C_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -137,3 +152,7 @@ class Settings(BaseSettings):
     legacy_erp: LegacyErpSettings = Field(default_factory=LegacyErpSettings)
     wave_plan: list[WavePlanEntry] = Field(default_factory=_default_wave_plan)
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    bus_url: str | None = Field(default=None, description="amqp://... publishes events to "
+                                "RabbitMQ; none: in-process subscribers")
+    bus_exchange: str = Field(default="o2c.events", min_length=1, max_length=200)
+    reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import reliability_tables  # noqa: F401  (registers the outbox/DLQ tables on Base)
 from .engine import Database, make_engine, migrate
 from .tables import Base
 
