@@ -259,3 +259,51 @@ def test_legacy_customer_creation_is_repeatable(legacy: str) -> None:
         "kind": "customer.created", "key": first, "timeout": 5}).json()
     assert fact["fact"]["count"] == 1
     assert fact["fact"]["data"]["Name"] == "N" * 35  # the old system's 35-character column
+
+
+# -- AvaTax ---------------------------------------------------------------------------------
+def test_avatax_resolves_taxes_once_per_invoice_and_commits() -> None:
+    from integration.adapters.avatax import AvaTax
+
+    async def scenario(url: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        client = make_client("tax", url, settings=FAST,
+                             auth=httpx.BasicAuth("2000000001", "o2c-test-license"))
+        tax = AvaTax(client, RetryPolicy(FAST))
+        address = {"line1": "Dietmar-Hopp-Allee 16", "city": "Walldorf",
+                   "postal_code": "69190", "country": "DE"}
+        try:
+            resolved = await tax.resolve_address(address)
+            args = {"code": "in_avatax_1", "company_code": "O2C-DE", "customer_code": "cus_1",
+                    "currency": "EUR", "net_minor": 10000, "on": date(2026, 11, 30),
+                    "address": address, "tax_code": "SW054000"}
+            first = await tax.determine_tax(**args)
+            again = await tax.determine_tax(**args)  # a replayed webhook: adjusts, not adds
+            assert again["code"] == first["code"] and again["totalTax"] == first["totalTax"]
+            committed = await tax.commit("O2C-DE", "in_avatax_1")
+            return resolved, first, committed
+        finally:
+            await tax.aclose()
+
+    with serve_in_thread(sim_app("tax"), name="tax") as server:
+        resolved, first, committed = run(scenario(server.url))
+        assert resolved["resolutionQuality"] != "NotCoded"
+        assert resolved["validatedAddresses"][0]["city"].lower() == "walldorf"
+        assert first["totalTax"] == 19.0  # German VAT on 100.00
+        assert committed["status"] == "Committed"
+        listed = httpx.get(f"{server.url}/api/v2/companies/O2C-DE/transactions", auth=(
+            "2000000001", "o2c-test-license")).json()["value"]
+        assert [t["code"] for t in listed].count("in_avatax_1") == 1
+        with pytest.raises(VendorError):
+            run(_bad_company(server.url))
+
+
+async def _bad_company(url: str) -> None:
+    from integration.adapters.avatax import AvaTax
+
+    client = make_client("tax", url, settings=FAST,
+                         auth=httpx.BasicAuth("2000000001", "o2c-test-license"))
+    tax = AvaTax(client, RetryPolicy(FAST))
+    try:
+        await tax.commit("NO-SUCH-COMPANY", "in_x")
+    finally:
+        await tax.aclose()
