@@ -48,6 +48,7 @@ class OutboxRelay:
         """Publish what is pending; returns how many events were published."""
         async with self._lock:
             done, after = 0, 0
+            blocked: set[str] = set()  # keys with an unpublished event: later ones wait
             while True:
                 with self.db.session() as session:
                     rows = list(session.execute(
@@ -57,7 +58,6 @@ class OutboxRelay:
                         .order_by(OutboxEntry.id).limit(self.batch)))
                 if not rows:
                     return done
-                blocked: set[str] = set()
                 for entry_id, record in rows:
                     after = entry_id
                     if record.business_key in blocked:
