@@ -268,6 +268,9 @@ class _AdminGuard:
 
     def before_call(self, context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         self._fresh_idempotency_key(case)
+        if case.media_type == "application/x-www-form-urlencoded" \
+                and isinstance(case.body, dict) and _is_positive(case):
+            case.body = _bracket_form(case.body)
         if case.path == "/_sim/await" and isinstance(case.query, dict):
             value = case.query.get("timeout")
             if _as_number(value) > _AWAIT_TIMEOUT_CAP:  # drawn as a number or numeric text
@@ -276,6 +279,8 @@ class _AdminGuard:
             size = case.body.get("size")
             if _is_number(size) and size > _SEED_SIZE_CAP:
                 case.body["size"] = _SEED_SIZE_CAP
+        elif case.path == "/_sim/faults" and isinstance(case.body, dict):
+            _order_fault_windows(case.body)
 
     def _fresh_idempotency_key(self, case: Any) -> None:
         """A key the generator drew is reused across cases (``"0"`` over and over); the vendor
@@ -300,6 +305,49 @@ class _AdminGuard:
                 client.delete("/_sim/faults").raise_for_status()
         if path in ("/_sim/snapshot", "/_sim/reset", "/_sim/clock/advance"):
             self.credentials.invalidate()
+
+
+def _is_positive(case: Any) -> bool:
+    """A case drawn to be schema-valid (a negative one keeps its broken shape as drawn)."""
+    meta = getattr(case, "meta", None)
+    return meta is None or bool(meta.generation.mode.is_positive)
+
+
+def _bracket_form(body: dict[str, Any]) -> dict[str, Any]:
+    """A form body's nested params in bracket notation (``items[0][price]=p``), what
+    ``style: deepObject`` means on the wire; schemathesis' form encoder does not nest
+    (it sent ``items=price``). Lists of scalars stay lists: repeated keys."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}[{key}]", item)
+        elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+            for index, item in enumerate(value):
+                walk(f"{prefix}[{index}]", item)
+        else:
+            flat[prefix] = value
+
+    for key, value in body.items():
+        if isinstance(value, dict | list) and not key.endswith("[]"):
+            walk(key, value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _order_fault_windows(body: dict[str, Any]) -> None:
+    """A fault window must end after it starts (a 422 otherwise), which a JSON Schema cannot
+    state across two fields: a drawn pair in the wrong order is swapped, an empty one opened
+    (the 422 itself is covered by the kit's tests)."""
+    rules = body.get("rules")
+    for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, dict):
+            continue
+        start, end = rule.get("start_at"), rule.get("end_at")
+        if _is_number(start) and _is_number(end) and end <= start:
+            rule["start_at"], rule["end_at"] = (end, start) if end < start else (start, None)
 
 
 def _as_number(value: object) -> float:

@@ -111,6 +111,10 @@ class Simulator:
     def idempotency_in_flight(self, key: str) -> SimulatorError:
         raise NotImplementedError
 
+    def idempotency_key_invalid(self, key: str) -> SimulatorError | None:
+        """The vendor's error for a key it refuses outright (e.g. too long); None: accepted."""
+        return None
+
     def sign_webhook(self, body: bytes, secret: str, timestamp: int) -> dict[str, str]:
         return {}
 
@@ -245,6 +249,9 @@ class Kit:
                           principal: str | None, is_async: bool, key: str,
                           decision: FaultDecision) -> Response:
         sim = self.simulator
+        refused = sim.idempotency_key_invalid(key)
+        if refused is not None:
+            raise refused
         scoped = f"{principal or ''}|{key}"
         fingerprint = hashlib.sha256(
             request.method.encode() + b" " + request.url.path.encode() + b"\n" + body

@@ -26,6 +26,8 @@ from .errors import (
 from .models import StripeBackend
 from .routes import handler, operations
 
+IDEMPOTENCY_KEY_MAX = 255
+
 
 class Config(SimulatorConfig):
     """Settings of the Stripe simulator."""
@@ -120,6 +122,13 @@ class StripeSimulator(Simulator):
             "Keys for idempotent requests can only be used with the same parameters they were "
             f"first used with. Try using a key other than '{key}' if you meant to execute a "
             "different request.", status=400)
+
+    def idempotency_key_invalid(self, key: str) -> SimulatorError | None:
+        if len(key) > IDEMPOTENCY_KEY_MAX:  # Stripe: keys are at most 255 characters
+            return IdempotencyError(
+                f"Keys for idempotent requests can only be {IDEMPOTENCY_KEY_MAX} characters "
+                "long and should contain only ASCII characters.", status=400)
+        return None
 
     def idempotency_in_flight(self, key: str) -> SimulatorError:
         return IdempotencyError(

@@ -42,11 +42,78 @@ def _is_nested(prop: dict[str, Any]) -> bool:
         "$ref" in p for p in prop.get("anyOf", []))
 
 
+def _without_null(schema: Any) -> Any:
+    """A form or query value is never JSON null (an empty string unsets a field): the params
+    models' ``X | None`` means "may be left out", so the wire schema drops the null branch."""
+    if isinstance(schema, list):
+        return [_without_null(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _without_null(v) for k, v in schema.items()
+           if k != "title" and not (k == "default" and v is None)}
+    if "anyOf" in out:
+        branches = [b for b in out["anyOf"] if b != {"type": "null"}]
+        if len(branches) == 1:
+            del out["anyOf"]
+            out = {**branches[0], **out}
+        else:
+            out["anyOf"] = branches
+    return out
+
+
+def _is_scalar_array(prop: dict[str, Any]) -> bool:
+    items = prop.get("items", {})
+    return prop.get("type") == "array" and "$ref" not in items and items.get("type") != "object"
+
+
+def _wire_props(schema: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Top-level params as they travel: an array of scalars is sent the way Stripe takes it,
+    ``expand[]=a&expand[]=b`` (a bare repeated ``expand=a`` is "Invalid array" at Stripe), so
+    it is documented under the name ``expand[]``, style form, exploded."""
+    props: dict[str, Any] = {}
+    required = set(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
+        nullable = {"type": "null"} in prop.get("anyOf", [])
+        prop = _without_null(prop)
+        if not nullable and prop.get("type") == "string" and "minLength" not in prop:
+            prop = {**prop, "minLength": 1}  # "" would unset it: "cannot be unset"
+        if name in required and prop.get("type") == "object":
+            prop = {**prop, "minProperties": 1}  # an empty hash is not sent at all
+        if prop == {"type": "null"}:  # declared only to be refused (not a param here)
+            continue
+        if _is_scalar_array(prop):
+            props[f"{name}[]"] = prop
+            if name in required:
+                required = (required - {name}) | {f"{name}[]"}
+        else:
+            props[name] = prop
+    return props, required
+
+
+def _expandable(returns: str) -> list[str]:
+    """The paths ``expand[]`` takes for a response: the properties that hold an id or the
+    object itself (any other path is "This property cannot be expanded"), under ``data.``
+    for a list."""
+    objects = _objects()
+    name, prefix = (returns[:-4], "data.") if returns.endswith("List") else (returns, "")
+    props = objects.get(name, {}).get("properties", {})
+    return [prefix + key for key, prop in props.items()
+            if any("$ref" in branch for branch in prop.get("anyOf", []))]
+
+
+def _expand_schema(returns: str) -> dict[str, Any]:
+    paths = _expandable(returns)
+    if not paths:
+        return {"type": "array", "maxItems": 0, "items": _STR}
+    return {"type": "array", "items": {"type": "string", "enum": paths}}
+
+
 def operation(op: Operation) -> dict[str, Any]:
     """The OpenAPI operation object of one Stripe operation."""
     schema = _params_schema(op.params)
-    props: dict[str, Any] = schema.get("properties", {})
-    required = set(schema.get("required", []))
+    props, required = _wire_props(schema)
+    if "expand[]" in props:
+        props["expand[]"] = _expand_schema(op.returns)
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True,
          "schema": {"type": "string", "maxLength": 5000}}
@@ -55,21 +122,27 @@ def operation(op: Operation) -> dict[str, Any]:
     out: dict[str, Any] = {
         "tags": [op.tag],
         "summary": op.summary,
-        "operationId": (op.method.lower() + _PATH_PARAM.sub(r"\1", op.path)
-                        .replace("/", "_").replace("__", "_")),
+        "operationId": _op_id(op.method, op.path),
     }
     if op.method in ("GET", "DELETE"):
         for name, prop in props.items():
             param: dict[str, Any] = {"name": name, "in": "query", "required": name in required,
-                                     "schema": {k: v for k, v in prop.items()
-                                                if k != "title"}}
-            if _is_nested(prop):
+                                     "schema": prop}
+            if name.endswith("[]"):
+                param["style"] = "form"
+                param["explode"] = True
+            elif _is_nested(prop):
                 param["style"] = "deepObject"
                 param["explode"] = True
             parameters.append(param)
     else:
-        body_schema = {k: v for k, v in schema.items() if k != "$defs"}
-        encoding = {name: {"style": "deepObject", "explode": True}
+        body_schema: dict[str, Any] = {
+            **{k: v for k, v in schema.items() if k not in ("$defs", "title", "required")},
+            "properties": props}
+        if required:
+            body_schema["required"] = sorted(required)
+        encoding = {name: ({"style": "form", "explode": True} if name.endswith("[]")
+                           else {"style": "deepObject", "explode": True})
                     for name, prop in props.items() if _is_nested(prop)}
         media: dict[str, Any] = {"schema": body_schema}
         if encoding:
@@ -95,7 +168,13 @@ def operation(op: Operation) -> dict[str, Any]:
         out["parameters"] = [*out.get("parameters", []), {
             "name": "Idempotency-Key", "in": "header", "required": False,
             "schema": {"type": "string", "maxLength": 255}}]
+    link = links(list(operations())).get((op.method, op.path))
+    if link:
+        responses["200"]["links"] = link
     out["responses"] = dict(sorted(responses.items()))
+    if (op.method, op.path) == ("POST", "/v1/prices"):  # Stripe: one of the two is required
+        out["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"][
+            "anyOf"] = [{"required": ["product"]}, {"required": ["product_data"]}]
     return out
 
 
@@ -119,7 +198,68 @@ def _list(item: str) -> dict[str, Any]:
 def components() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for op in operations():
-        schemas.update(_params_schema(op.params).get("$defs", {}))
+        schemas.update(_without_null(_params_schema(op.params).get("$defs", {})))
+    schemas.update(_objects())
+    return {
+        "schemas": schemas,
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                           "description": "A secret key (sk_test_...) as the bearer token."},
+            "basicAuth": {"type": "http", "scheme": "basic",
+                          "description": "The secret key as username, empty password."},
+        },
+    }
+
+
+def _op_id(method: str, path: str) -> str:
+    return (method.lower() + _PATH_PARAM.sub(r"\1", path).replace("/", "_").replace("__", "_"))
+
+
+# customer → subscription / invoice → credit note, product → price: a created object's id
+# fills the next create's body (schemathesis' stateful phase follows these links)
+_CREATES_FROM = {
+    "/v1/customers": (("/v1/subscriptions", "customer"), ("/v1/invoices", "customer"),
+                      ("/v1/invoiceitems", "customer")),
+    "/v1/products": (("/v1/prices", "product"),),
+    "/v1/invoices": (("/v1/credit_notes", "invoice"), ("/v1/invoiceitems", "invoice")),
+    "/v1/subscriptions": (("/v1/invoices", "subscription"),),
+}
+
+
+def links(ops: list[Operation]) -> dict[tuple[str, str], dict[str, Any]]:
+    """OpenAPI links of each create (POST to a collection): get → update → delete (and any
+    action) of the created object by ``$response.body#/id``, and the creates it feeds."""
+    by_path: dict[str, list[Operation]] = {}
+    for op in ops:
+        by_path.setdefault(op.path, []).append(op)
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for op in ops:
+        if op.method != "POST" or "{" in op.path:
+            continue
+        found: dict[str, Any] = {}
+        for path, targets in by_path.items():
+            if not path.startswith(op.path + "/{id}"):
+                continue
+            for target in targets:
+                oid = _op_id(target.method, target.path)
+                found[oid] = {"operationId": oid,
+                              "parameters": {"path.id": "$response.body#/id"}}
+        for path, param in _CREATES_FROM.get(op.path, ()):
+            oid = _op_id("POST", path)
+            found[f"{oid}_{param}"] = {"operationId": oid,
+                                       "requestBody": {param: "$response.body#/id"}}
+        if op.path == "/v1/subscriptions":  # the subscription's first invoice
+            found["get_latest_invoice"] = {
+                "operationId": _op_id("GET", "/v1/invoices/{id}"),
+                "parameters": {"path.id": "$response.body#/latest_invoice"}}
+        if found:
+            out[(op.method, op.path)] = found
+    return out
+
+
+@cache
+def _objects() -> dict[str, Any]:
+    """Response objects (Stripe's resources, lists, the error body)."""
     amounts = {k: _INT for k in ("amount_due", "amount_paid", "amount_remaining", "subtotal",
                                  "total", "post_payment_credit_notes_amount",
                                  "pre_payment_credit_notes_amount")}
@@ -181,13 +321,4 @@ def components() -> dict[str, Any]:
                  "SubscriptionItem", "Meter", "InvoiceItem", "Invoice", "LineItem",
                  "CreditNote", "CreditNoteLineItem", "WebhookEndpoint", "Event", "TestClock"):
         objects[f"{name}List"] = _list(name)
-    schemas.update(objects)
-    return {
-        "schemas": schemas,
-        "securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer",
-                           "description": "A secret key (sk_test_...) as the bearer token."},
-            "basicAuth": {"type": "http", "scheme": "basic",
-                          "description": "The secret key as username, empty password."},
-        },
-    }
+    return objects
