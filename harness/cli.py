@@ -521,7 +521,7 @@ def load(
         if not check.passed:
             err.print(f"[red]SLA breached:[/] {check.reason}", highlight=False, soft_wrap=True)
     verdict = "[green]SLAs met[/]" if result.passed and result.checks else \
-        "[yellow]no SLA set ([sla] in harness.toml)[/]" if not result.checks else \
+        "[yellow]no SLA set (\\[sla] in harness.toml)[/]" if not result.checks else \
         f"[red]{len(result.breaches)} SLA breach(es)[/]"
     out.print(f"{verdict} — report in {result.out_dir}", highlight=False)
     raise typer.Exit(0 if result.passed else 1)

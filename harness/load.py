@@ -224,6 +224,7 @@ def _running_landscape(settings: HarnessSettings) -> dict[str, str]:
 def locust_command(options: LoadOptions, urls: Mapping[str, str], out: Path,
                    run_tag: str) -> list[str]:
     """The Locust command line of a run (``python -m locust ...``)."""
+    out = out.resolve()  # Locust runs in the checkout, not in the caller's directory
     scenario = SCENARIOS[options.scenario]
     sims = ",".join(f"{k}={v}" for k, v in urls.items() if k != "integration")
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILES / scenario.locustfile),
