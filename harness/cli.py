@@ -77,7 +77,8 @@ def up(
                                           "the state dir, so it survives a restart")] = False,
     port: Annotated[list[str] | None, typer.Option("--port", help="NAME=PORT, repeatable")] = None,
 ) -> None:
-    """Start the simulators on their ports (foreground; Ctrl-C stops them cleanly)."""
+    """Start the simulators (and the reference integration layer unless
+    ``[integration] serve = false``) on their ports; foreground, Ctrl-C stops them cleanly."""
     flags = _port_overrides(port or [])
     settings = _settings(config, tls=tls, **flags)
     names = ls.select(settings, _split(only))
