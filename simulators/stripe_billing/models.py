@@ -70,6 +70,32 @@ def event_matches(enabled: Iterable[str], event_type: str) -> bool:
     return False
 
 
+def assign_given(doc: Doc, p: Any, fields: tuple[str, ...], *,
+                 keep_if_none: tuple[str, ...] = (), none_becomes: Doc | None = None,
+                 check: Callable[[str, Any], None] | None = None) -> Doc:
+    """Set the update params that were given on ``doc`` (an empty value unsets a field,
+    except those in ``keep_if_none``), merge ``metadata``; return Stripe's
+    ``previous_attributes``."""
+    previous: Doc = {}
+    given = p.model_fields_set
+    for field in fields:
+        if field not in given:
+            continue
+        value = getattr(p, field)
+        if value is None:
+            if field in keep_if_none:
+                continue
+            value = (none_becomes or {}).get(field)
+        if check is not None:
+            check(field, value)
+        previous[field] = doc[field]
+        doc[field] = value
+    if "metadata" in given:
+        previous["metadata"] = dict(doc["metadata"])
+        apply_metadata(doc["metadata"], p.metadata, True)
+    return previous
+
+
 class StripeBackend(BillingMixin, Backend):
     """All Stripe state and behaviour."""
 
@@ -351,29 +377,18 @@ class StripeBackend(BillingMixin, Backend):
         return doc
 
     def _apply_product(self, doc: Doc, p: P.ProductUpdate) -> Doc:
-        previous: Doc = {}
-        given = p.model_fields_set
-        for field in ("active", "description", "name", "statement_descriptor", "tax_code",
-                      "unit_label", "url", "shippable", "images", "default_price"):
-            if field in given and field != "id":
-                value = getattr(p, field)
-                if field == "images" and value is None:
-                    value = []
-                if field == "active" and value is None:
-                    continue
-                if field == "name" and value is None:
-                    continue
-                if field == "default_price" and value is not None:
-                    price = self.get("price_", value, "default_price")
-                    if price["product"] != doc["id"]:
-                        raise InvalidRequestError(
-                            "The default price must belong to this product.",
-                            param="default_price")
-                previous[field] = doc[field]
-                doc[field] = value
-        if "metadata" in given:
-            previous["metadata"] = dict(doc["metadata"])
-            apply_metadata(doc["metadata"], p.metadata, True)
+        def check(field: str, value: Any) -> None:
+            if field == "default_price" and value is not None:
+                price = self.get("price_", value, "default_price")
+                if price["product"] != doc["id"]:
+                    raise InvalidRequestError("The default price must belong to this product.",
+                                              param="default_price")
+
+        previous = assign_given(doc, p, ("active", "description", "name",
+                                         "statement_descriptor", "tax_code", "unit_label",
+                                         "url", "shippable", "images", "default_price"),
+                                keep_if_none=("active", "name"), none_becomes={"images": []},
+                                check=check)
         doc["updated"] = self.now()
         return previous
 
@@ -443,23 +458,14 @@ class StripeBackend(BillingMixin, Backend):
         return doc
 
     def _apply_price(self, doc: Doc, p: P.PriceUpdate) -> Doc:
-        previous: Doc = {}
-        given = p.model_fields_set
-        for field in ("active", "lookup_key", "nickname", "tax_behavior"):
-            if field in given:
-                value = getattr(p, field)
-                if value is None and field in ("active", "tax_behavior"):
-                    continue
-                if field == "tax_behavior" and doc["tax_behavior"] not in ("unspecified", value):
-                    raise InvalidRequestError(
-                        "tax_behavior cannot be changed once it is set to exclusive or inclusive.",
-                        param="tax_behavior")
-                previous[field] = doc[field]
-                doc[field] = value
-        if "metadata" in given:
-            previous["metadata"] = dict(doc["metadata"])
-            apply_metadata(doc["metadata"], p.metadata, True)
-        return previous
+        def check(field: str, value: Any) -> None:
+            if field == "tax_behavior" and doc["tax_behavior"] not in ("unspecified", value):
+                raise InvalidRequestError(
+                    "tax_behavior cannot be changed once it is set to exclusive or inclusive.",
+                    param="tax_behavior")
+
+        return assign_given(doc, p, ("active", "lookup_key", "nickname", "tax_behavior"),
+                            keep_if_none=("active", "tax_behavior"), check=check)
 
     def update_price(self, pid: str, p: P.PriceUpdate) -> Doc:
         doc = self.get("price_", pid)
@@ -483,20 +489,9 @@ class StripeBackend(BillingMixin, Backend):
         return doc
 
     def _apply_tax_rate(self, doc: Doc, p: P.TaxRateUpdate) -> Doc:
-        previous: Doc = {}
-        given = p.model_fields_set
-        for field in ("active", "country", "description", "display_name", "jurisdiction",
-                      "state", "tax_type"):
-            if field in given:
-                value = getattr(p, field)
-                if value is None and field in ("active", "display_name"):
-                    continue
-                previous[field] = doc[field]
-                doc[field] = value
-        if "metadata" in given:
-            previous["metadata"] = dict(doc["metadata"])
-            apply_metadata(doc["metadata"], p.metadata, True)
-        return previous
+        return assign_given(doc, p, ("active", "country", "description", "display_name",
+                                     "jurisdiction", "state", "tax_type"),
+                            keep_if_none=("active", "display_name"))
 
     def update_tax_rate(self, tid: str, p: P.TaxRateUpdate) -> Doc:
         doc = self.get("txr_", tid)
