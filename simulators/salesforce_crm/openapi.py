@@ -78,6 +78,23 @@ def operation(summary: str, responses: dict[str, Any], params: list[dict[str, An
     return out
 
 
+_RECORD = "/services/data/{version}/sobjects/{sobject}/{record_id}"
+
+
+def _op_ref(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+def _record_links() -> dict[str, Any]:
+    """create → get → update → delete of the created record (schemathesis' stateful phase):
+    the same version and sObject, the id from the SaveResult."""
+    params = {"path.version": "$request.path.version", "path.sobject": "$request.path.sobject",
+              "path.record_id": "$response.body#/id"}
+    return {name: {"operationRef": _op_ref(_RECORD, method), "parameters": params}
+            for name, method in (("GetRecord", "get"), ("UpdateRecord", "patch"),
+                                 ("DeleteRecord", "delete"))}
+
+
 def ops() -> dict[str, dict[str, Any]]:
     """Operation objects by handler name (one per served route, trailing-slash twins alike)."""
     rec = _ref("SObject")
@@ -103,7 +120,7 @@ def ops() -> dict[str, dict[str, Any]]:
                                       [VERSION, SOBJECT]),
         "create_record": operation(
             "Create a record",
-            {"201": _json(_ref("SaveResult"), "Created"),
+            {"201": {**_json(_ref("SaveResult"), "Created"), "links": _record_links()},
              "400": _err("REQUIRED_FIELD_MISSING, INVALID_FIELD, STRING_TOO_LONG, "
                          "JSON_PARSER_ERROR, DUPLICATE_VALUE, ...")},
             [VERSION, SOBJECT], body={"type": "object", "additionalProperties": True}),
