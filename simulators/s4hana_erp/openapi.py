@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .edm import EntitySet, EntityType, NavProp, Prop, ServiceModel
@@ -148,6 +149,17 @@ COLLECTION_PARAMS = [
 KEY_PARAM = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
              "description": "OData key predicate: 'value' for a single key, "
                             "Name='value',Name2='value' for a composite key"}
+_QUOTED = r"'(?:[^']|'')*'"  # an Edm.String literal: quotes doubled inside
+
+
+def key_param(etype: EntityType) -> dict[str, Any]:
+    """The key predicate of ``etype`` as a pattern: ``'v'`` or ``Key='v'`` for a single key,
+    ``A='v',B='w'`` (in key order) for a composite one; anything else is a 400 at SAP."""
+    pairs = ",".join(f"{re.escape(key)}={_QUOTED}" for key in etype.keys)
+    pattern = f"^({_QUOTED}|{pairs})$" if len(etype.keys) == 1 else f"^{pairs}$"
+    return {**KEY_PARAM, "schema": {"type": "string", "pattern": pattern}}
+
+
 _OK_HEADERS = {"x-csrf-token": {"schema": {"type": "string"},
                                 "description": "token when requested with 'Fetch'"}}
 
@@ -212,12 +224,13 @@ def get(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
         "200": _ok(_single(model, es.type)),
         "400": _error("Malformed key predicate or query option"),
         "404": _error("Resource not found for segment")},
-        [KEY_PARAM, SELECT, EXPAND, FORMAT, CSRF_FETCH])
+        [key_param(model.entity_type(es.type)), SELECT, EXPAND, FORMAT, CSRF_FETCH])
 
 
 def navigate(model: ServiceModel, es: EntitySet, nav: NavProp) -> dict[str, Any]:
     ok = _collection(model, nav.target) if nav.many else _single(model, nav.target)
-    params = [KEY_PARAM, *COLLECTION_PARAMS] if nav.many else [KEY_PARAM, SELECT, EXPAND,
+    key = key_param(model.entity_type(es.type))
+    params = [key, *COLLECTION_PARAMS] if nav.many else [key, SELECT, EXPAND,
                                                                 FORMAT, CSRF_FETCH]
     return _op(model, f"Navigate {es.name} → {nav.name}", {
         "200": _ok(ok), "400": _error("Malformed key predicate or query option"),
