@@ -19,7 +19,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from . import correlation, dlq
+from . import correlation, dlq, inbox_replay
 from .adapters.http import AdapterError
 from .api import dlq as dlq_api
 from .api import domain, ops, webhooks
@@ -150,6 +150,8 @@ def create_app(settings: Settings | None = None, *,
             seed_wave_plan(session, settings.wave_plan)
         if settings.register_webhooks:
             await register_webhooks(services)
+        started = utcnow()  # inbox messages pending from before: a killed process left them
+        services.spawn("inbox-resume", lambda: inbox_replay.resume_orphaned(services, started))
         loops = [asyncio.create_task(_every(settings.sweep_interval_s, "sweep",
                                             lambda: sweep(services))),
                  # what a killed process left in the outbox is published first
