@@ -41,13 +41,19 @@ DEFAULT_MAX_EXAMPLES = 50
 #: schemathesis' default checks, all on; a target may replace one with a stricter equivalent
 #: (see ``_CHECK_EXCEPTIONS``), never drop it.
 SOAP_FAULT_CHECK = "soap_fault_conformance"
+SOAP_ACCEPTANCE_CHECK = "soap_positive_data_acceptance"
 _CHECK_EXCEPTIONS: dict[str, dict[str, str]] = {
     # SOAP 1.1 (§6.2) and WS-I BP R1126 put every fault on HTTP 500, so a 500 carrying a
     # Client fault is the vendor's correct answer to bad input. `not_a_server_error` is
     # replaced on the SOAP operation by `soap_fault_conformance`: a 5xx passes only with a
     # well-formed SOAP 1.1 Fault whose faultcode is not soap:Server (a crash renders as a
     # soap:Server fault with Code INTERNAL_ERROR and is caught).
-    "legacy_erp": {"not_a_server_error": "legacyErpSoap"},
+    # A text/xml body is a string to JSON Schema, which cannot require a well-formed SOAP
+    # envelope: `positive_data_acceptance` is replaced by `soap_positive_data_acceptance`,
+    # which accepts a 400 SOAP Client fault only for a body that is not a SOAP 1.1 envelope.
+    "legacy_erp": {"not_a_server_error": "legacyErpSoap",
+                   "positive_data_acceptance": "legacyErpSoap"},
+    "crm": {"not_a_server_error": "soapLogin", "positive_data_acceptance": "soapLogin"},
 }
 _SEED_SIZE_CAP = 20
 _IDEMPOTENCY_KEY_MAX = 255
@@ -230,10 +236,12 @@ def schemathesis_config(name: str, *, max_examples: int, seed: int,
     deterministic generation, no output sanitization (the curl commands must replay)."""
     from schemathesis.config import SchemathesisConfig
 
-    operations: list[dict[str, Any]] = []
+    replaced: dict[str, dict[str, Any]] = {}
     for check, operation_id in _CHECK_EXCEPTIONS.get(name, {}).items():
-        operations.append({"include-operation-id": operation_id,
-                           "checks": {check: {"enabled": False}}})
+        replaced.setdefault(operation_id, {})[check] = {"enabled": False}
+    operations: list[dict[str, Any]] = [
+        {"include-operation-id": operation_id, "checks": checks}
+        for operation_id, checks in replaced.items()]
     data: dict[str, Any] = {
         "seed": seed,
         "generation": {"max-examples": max_examples, "deterministic": True,
@@ -435,8 +443,52 @@ def _register_global_checks_and_hooks() -> None:
                                  f"{text!r}")
         return None
 
+    def soap_positive_data_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
+        """Schema-valid input to a SOAP operation is accepted, unless it is not a SOAP 1.1
+        envelope at all (then a 400 soap:Client fault is the right answer)."""
+        body = case.operation.definition.raw.get("requestBody", {})
+        meta = case.meta
+        if "text/xml" not in body.get("content", {}) or meta is None \
+                or not meta.generation.mode.is_positive:
+            return None
+        status = response.status_code
+        if status < 400 or status >= 500 or status in (401, 403, 404, 409, 429):
+            return None
+        if status == 400 and not _is_soap_envelope(case.body) \
+                and _fault_code(response.content) == "Client":
+            return None
+        raise AssertionError(f"a schema-valid SOAP request was rejected with HTTP {status}")
+
     schemathesis.check(soap_fault_conformance)
+    schemathesis.check(soap_positive_data_acceptance)
     _registered.append(True)
+
+
+def _is_soap_envelope(body: object) -> bool:
+    from lxml import etree
+
+    raw = body.encode() if isinstance(body, str) else body
+    if not isinstance(raw, bytes):
+        return False
+    try:
+        root = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
+    except (etree.XMLSyntaxError, ValueError):
+        return False
+    return bool(root.tag == f"{{{_SOAP_ENV}}}Envelope"
+                and root.find(f"{{{_SOAP_ENV}}}Body") is not None)
+
+
+def _fault_code(content: bytes) -> str:
+    """The local part of a SOAP 1.1 Fault's faultcode, or ""."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(content)
+    except (etree.XMLSyntaxError, ValueError):
+        return ""
+    fault = root.find(f"{{{_SOAP_ENV}}}Body/{{{_SOAP_ENV}}}Fault")
+    code = fault.findtext("faultcode") if fault is not None else None
+    return (code or "").rpartition(":")[2]
 
 
 # -- running ---------------------------------------------------------------------------------

@@ -186,6 +186,7 @@ def ops() -> dict[str, dict[str, Any]]:
                                        "invalid_client_id, unsupported_grant_type")},
         },
         "soap_login": {
+            "operationId": "soapLogin",
             "tags": [SALESFORCE_TAG],
             "summary": "Partner SOAP API login (username, password + security token)",
             "security": [],
