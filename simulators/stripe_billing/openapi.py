@@ -141,6 +141,11 @@ def operation(op: Operation) -> dict[str, Any]:
             "properties": props}
         if required:
             body_schema["required"] = sorted(required)
+        indexed = {f"^{re.escape(name[:-2])}\\[\\d+\\]$": prop.get("items", {})
+                   for name, prop in props.items()
+                   if name.endswith("[]") and prop.get("maxItems") != 0}
+        if indexed:  # the SDKs send the indexed form, expand[0]=a, which Stripe takes too
+            body_schema["patternProperties"] = indexed
         encoding = {name: ({"style": "form", "explode": True} if name.endswith("[]")
                            else {"style": "deepObject", "explode": True})
                     for name, prop in props.items() if _is_nested(prop)}
