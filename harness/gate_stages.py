@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from . import astguard
 from . import landscape as ls
 from .config import HarnessSettings, LatencySla, SlaSettings
 
@@ -164,6 +165,7 @@ def fuzz(run: _Run, engine: HarnessSettings, names: list[str], sut: str | None,
         run.skip("fuzz", "no system under test to fuzz (its start failed or was skipped)")
         return
     with run.stage("fuzz", f"schemathesis, {plan.fuzz_examples} examples per operation"):
+        astguard.serialize_ast_parse()  # CPython gh-106905: see harness/astguard.py
         with engine_output(run):
             result = fz.run_fuzz(engine, targets=targets, max_examples=plan.fuzz_examples,
                                  seed=options.seed, run_id=run_id)
@@ -177,14 +179,17 @@ def fuzz(run: _Run, engine: HarnessSettings, names: list[str], sut: str | None,
                     for f in target.findings]
             findings += mine
             new = [f for f in mine if not f["known"]]
-            errors = "; ".join(target.errors[:2])
+            errors = "; ".join(astguard.explain(e) for e in target.errors[:2])
+            # schemathesis' stateful phase crashing inside CPython (gh-106905, see astguard)
+            # is reported on the line but does not fail a target that was fuzzed; any other
+            # engine error does
+            engine_bug = bool(target.errors) and target.cases > 0 and all(
+                astguard.SIGNATURE in e for e in target.errors)
             if target.status == "skipped":
                 run.emit(_case("fuzz", target.target, "skipped", target.duration_s,
                                target.skip_reason))
-            # an engine error (e.g. schemathesis' stateful phase crashing inside CPython)
-            # fails the target only when nothing was fuzzed; otherwise it is reported
-            elif new or (errors and not target.cases) or (target.status != "passed"
-                                                          and not mine and not errors):
+            elif new or (errors and not engine_bug) or (target.status != "passed"
+                                                        and not mine and not errors):
                 first = f"; first: {new[0]['operation']}: {new[0]['title']} " \
                         f"(HTTP {new[0]['status_code']})" if new else ""
                 run.emit(_case("fuzz", target.target, "failed", target.duration_s,

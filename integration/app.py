@@ -22,7 +22,7 @@ from sqlalchemy import select
 from . import correlation, dlq, inbox_replay
 from .adapters.http import AdapterError
 from .api import dlq as dlq_api
-from .api import domain, ops, webhooks
+from .api import domain, ops, problems, webhooks
 from .correlation import CorrelationMiddleware
 from .db.tables import ErpPosting, InvoiceRow, PaymentRow, WebhookRegistration, utcnow
 from .flows.crm import poll_closed_won
@@ -178,6 +178,7 @@ def create_app(settings: Settings | None = None, *,
                   lifespan=lifespan)
     app.state.services = services
     app.add_middleware(CorrelationMiddleware)
+    problems.install(app)  # every error a problem+json the OpenAPI documents
     app.include_router(domain.router)
     app.include_router(webhooks.router)
     app.include_router(ops.router)

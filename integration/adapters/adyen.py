@@ -22,21 +22,23 @@ ACCEPTED = "[accepted]"
 
 
 def signing_string(item: dict[str, Any]) -> str:
-    amount = item.get("amount") or {}
+    amount = item.get("amount")
+    amount = amount if isinstance(amount, dict) else {}
     values = {**item, "value": amount.get("value", ""), "currency": amount.get("currency", "")}
     return ":".join("" if values.get(f) is None else str(values.get(f)) for f in SIGNED_FIELDS)
 
 
 def valid_signature(item: dict[str, Any], hmac_key_hex: str) -> bool:
-    given = (item.get("additionalData") or {}).get("hmacSignature")
-    if not given:
+    data = item.get("additionalData")
+    given = data.get("hmacSignature") if isinstance(data, dict) else None
+    if not isinstance(given, str) or not given:
         return False
     try:
         key = binascii.a2b_hex(hmac_key_hex)
     except (binascii.Error, ValueError):
         return False
     digest = hmac.new(key, signing_string(item).encode("utf-8"), hashlib.sha256).digest()
-    return hmac.compare_digest(base64.b64encode(digest).decode("ascii"), given)
+    return hmac.compare_digest(base64.b64encode(digest), given.encode("utf-8", "replace"))
 
 
 def notification_items(body: dict[str, Any]) -> list[dict[str, Any]]:

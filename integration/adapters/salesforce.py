@@ -33,7 +33,7 @@ def valid_change_event_signature(body: bytes, header: str | None, secret: str) -
     if not header:
         return False
     expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
-    return hmac.compare_digest(expected.decode(), header.strip())
+    return hmac.compare_digest(expected, header.strip().encode("utf-8", "replace"))
 
 
 def soql_datetime(value: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -50,6 +50,10 @@ class DeadLetterOut(BaseModel):
 class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     actor: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+#: a dead letter's id as the database stores it (a 64-bit integer)
+LetterId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _actor(body: ReplayIn | None, header: str | None) -> str:
@@ -124,7 +128,7 @@ async def _one(request: Request, letter_id: int, action: str, actor: str) -> Dea
 @router.post("/{letter_id}/replay", summary="Replay one dead letter (after fixing the data)",
              responses={404: {"description": "no such dead letter"},
                         409: {"description": "not open (replayed, compensated)"}})
-async def replay_one(request: Request, letter_id: int,
+async def replay_one(request: Request, letter_id: LetterId,
                      body: Annotated[ReplayIn | None, Body()] = None,
                      x_actor: Annotated[str | None, Header(max_length=200)] = None) -> \
         DeadLetterOut:
@@ -136,7 +140,7 @@ async def replay_one(request: Request, letter_id: int,
              responses={404: {"description": "no such dead letter"},
                         409: {"description": "not open, or not an invoice posting"},
                         502: {"description": "billing refused the compensation"}})
-async def compensate_one(request: Request, letter_id: int,
+async def compensate_one(request: Request, letter_id: LetterId,
                          body: Annotated[ReplayIn | None, Body()] = None,
                          x_actor: Annotated[str | None, Header(max_length=200)] = None) -> \
         DeadLetterOut:

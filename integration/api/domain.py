@@ -25,6 +25,7 @@ from ..flows.subscriptions import (
 )
 from ..routing import RoutingError
 from ..services import Services
+from .problems import problem
 from .schemas import PROBLEM, CustomerOut, InvoiceOut, PaymentOut, SubscriptionOut, UsageOut
 
 router = APIRouter(tags=["domain"])
@@ -36,9 +37,15 @@ def services_of(request: Request) -> Services:
 
 
 def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": title, "status": status,
-                         "detail": detail}, status_code=status,
-                        media_type="application/problem+json")
+    return problem(status, title, detail)
+
+
+def _refused(err: AdapterError) -> bool:
+    """A vendor's answer blaming the request: a 4xx, or a SOAP 1.1 Client fault (on 500)."""
+    if not isinstance(err, VendorError):
+        return False
+    body = err.body if isinstance(err.body, dict) else {}
+    return err.status < 500 or str(body.get("faultcode", "")).endswith("Client")
 
 
 async def _idempotent(services: Services, scope: str, key: str | None, payload: Any) -> \
@@ -58,7 +65,7 @@ async def _idempotent(services: Services, scope: str, key: str | None, payload: 
 
 
 @router.post("/customers", status_code=201, summary="Onboard a customer (once)",
-             response_model=CustomerOut, responses={422: PROBLEM, 502: PROBLEM})
+             response_model=CustomerOut, responses={409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
 async def post_customer(body: CustomerRequest, request: Request,
                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     services = services_of(request)
@@ -69,9 +76,13 @@ async def post_customer(body: CustomerRequest, request: Request,
     try:
         customer_id = await onboard_customer(services, body)
     except OnboardingError as err:
+        if _refused(err.cause):
+            # the vendor refused what it was given (its master data or the wave plan's
+            # company code): nothing to retry until that changes
+            return _problem(409, f"Refused by {err.cause.system}", str(err))
         return _problem(502, "Onboarding incomplete", f"{err}; retry to resume")
-    except RoutingError as err:
-        return _problem(422, "No ERP for this legal entity", f"{err}; see GET /routing")
+    except RoutingError as err:  # well-formed, but the current wave plan has no route
+        return _problem(409, "No ERP for this legal entity", f"{err}; see GET /routing")
     with services.db.session() as session:
         view = customer_view(session.get_one(CustomerRow, customer_id),
                              records.references(session, "customer", customer_id))
@@ -108,9 +119,10 @@ async def post_subscription(body: SubscriptionRequest, request: Request,
         return _problem(404, "Unknown customer", str(err))
     except NotReady as err:
         return _problem(409, "Customer not onboarded", str(err))
-    except AdapterError as err:
-        status = 422 if isinstance(err, VendorError) and err.status < 500 else 502
-        return _problem(status, "Billing refused the subscription", str(err))
+    except AdapterError as err:  # refused: an unknown price in billing's current catalog
+        if _refused(err):
+            return _problem(409, "Billing refused the subscription", str(err))
+        return _problem(502, "Billing unavailable", f"{err}; retry with the same key")
     if idempotency_key:
         with services.db.session() as session:
             records.remember(session, "subscriptions", idempotency_key, payload, 201, view)
@@ -130,6 +142,8 @@ async def post_usage(body: UsageRequest, request: Request) -> JSONResponse:
     except KeyReused as err:
         return _problem(422, "Idempotency key reused", str(err))
     except AdapterError as err:
+        if _refused(err):  # e.g. no meter with that event name in billing
+            return _problem(409, "Billing refused the usage", str(err))
         return _problem(502, "Billing unavailable", f"{err}; retry with the same key")
     return JSONResponse(view, status_code=202)
 

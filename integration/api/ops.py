@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 from sqlalchemy import func, select, text
 
 from .. import records
@@ -31,9 +32,26 @@ class RouteOut(BaseModel):
     effective_at: datetime
 
 
+def _rfc3339(value: object) -> object:
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with offset, e.g. 2027-01-01T00:00:00Z")
+    return value
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+class RouteIn(WavePlanEntry):
+    """A wave plan entry as ``PUT /routing`` takes it: an RFC 3339 date-time with offset
+    (not a number of seconds, not a local time)."""
+
+    effective_at: Annotated[AwareDatetime, BeforeValidator(_rfc3339)] = \
+        datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class WavePlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    entries: list[WavePlanEntry]
+    entries: list[RouteIn]
 
 
 class TimelineStepOut(BaseModel):

@@ -20,9 +20,49 @@ from ..flows.month_end import on_invoice_created, on_invoice_finalized
 from ..flows.payments import on_notification
 from ..observability import get_logger
 from ..services import Services
+from .problems import problem
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 log = get_logger("integration.webhooks")
+
+
+def _contract(header: str, header_doc: str, body: dict[str, Any],
+              accepted: dict[str, Any]) -> dict[str, Any]:
+    """What a receiver documents: the signature header and the body it verifies and parses
+    (read raw, so FastAPI cannot infer them), its answer, and 400/401 as problems."""
+    return {"openapi_extra": {
+        "parameters": [{"name": header, "in": "header", "required": True,
+                        "description": header_doc, "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}}},
+        "responses": {200: accepted,
+                      400: {"description": "Not a message of this vendor"},
+                      401: {"description": "The signature does not verify"}}}
+
+
+_RECEIVED = {"description": "Stored in the inbox (or a duplicate, dropped)",
+             "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["received"],
+                 "properties": {"received": {"type": "boolean"},
+                                "correlation_id": {"type": "string"}}}}}}
+_STRIPE_EVENT = {"type": "object", "required": ["id", "object", "type", "data"],
+                 "properties": {"id": {"type": "string", "minLength": 1},
+                                "object": {"type": "string", "enum": ["event"]},
+                                "type": {"type": "string"},
+                                "data": {"type": "object", "properties": {
+                                    "object": {"type": "object"}}}}}
+_ADYEN_NOTIFICATION = {
+    "type": "object", "required": ["notificationItems"],
+    "properties": {"live": {"type": "string", "enum": ["true", "false"]},
+                   "notificationItems": {"type": "array", "minItems": 1, "items": {
+                       "type": "object", "required": ["NotificationRequestItem"],
+                       "properties": {"NotificationRequestItem": {"type": "object"}}}}}}
+_CHANGE_EVENT = {"type": "object", "required": ["event", "payload"],
+                 "properties": {"event": {"type": "object", "required": ["replayId"],
+                                          "properties": {"replayId": {"type": "integer"}}},
+                                "payload": {"type": "object",
+                                            "required": ["ChangeEventHeader"],
+                                            "properties": {"ChangeEventHeader": {
+                                                "type": "object"}}}}}
 
 
 def _services(request: Request) -> Services:
@@ -56,7 +96,9 @@ def _accept(services: Services, source: str, event_id: str, event_type: str,
     return True
 
 
-@router.post("/stripe", summary="Billing events (Stripe-Signature verified)")
+@router.post("/stripe", summary="Billing events (Stripe-Signature verified)",
+             **_contract("Stripe-Signature", "t=<unix time>,v1=<HMAC-SHA256 hex>",
+                         _STRIPE_EVENT, _RECEIVED))
 async def stripe_webhook(request: Request) -> Response:
     services = _services(request)
     body = await request.body()
@@ -64,36 +106,53 @@ async def stripe_webhook(request: Request) -> Response:
     try:
         if not secret:
             raise SignatureError("no webhook secret configured")
-        verify_signature(body, request.headers.get("stripe-signature"), secret,
+        header = request.headers.get("stripe-signature")
+        if header is not None and not header.isascii():  # compare_digest takes ASCII only
+            raise SignatureError("Stripe-Signature is not ASCII")
+        verify_signature(body, header, secret,
                          services.settings.billing.signature_tolerance_s)
-        event = parse_event(body)
-    except (SignatureError, ValueError) as err:
+    except SignatureError as err:
         services.metrics.webhooks.labels("billing", "rejected").inc()
-        return JSONResponse({"error": str(err)}, status_code=400)
-    obj = (event.get("data") or {}).get("object") or {}
+        return problem(401, "Invalid signature", str(err))
+    try:
+        event = parse_event(body)
+    except ValueError as err:
+        return problem(400, "Not a Stripe event", str(err))
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    obj = obj if isinstance(obj, dict) else {}
     handlers: dict[str, Callable[[Services, dict[str, Any]], Awaitable[None]]] = {
         "invoice.created": on_invoice_created, "invoice.finalized": on_invoice_finalized}
-    handler = handlers.get(event["type"])
+    handler = handlers.get(str(event.get("type")))
 
     async def job() -> None:
         if handler is not None:
             await handler(services, obj)
 
-    _accept(services, "billing", event["id"], event["type"], event, job)
+    _accept(services, "billing", str(event["id"]), str(event.get("type")), event, job)
     return JSONResponse({"received": True})
 
 
-@router.post("/adyen", summary="Gateway standard notifications (HMAC verified)")
+@router.post("/adyen", summary="Gateway standard notifications (HMAC verified)",
+             response_class=PlainTextResponse, responses={
+                 200: {"description": "Accepted (Adyen's answer text)",
+                       "content": {"text/plain": {"schema": {"type": "string",
+                                                             "enum": [adyen.ACCEPTED]}}}},
+                 400: {"description": "Not an Adyen notification"},
+                 401: {"description": "An item's HMAC signature does not verify"}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": _ADYEN_NOTIFICATION}}}})
 async def adyen_webhook(request: Request) -> Response:
     services = _services(request)
     try:
-        items = adyen.notification_items(orjson.loads(await request.body()))
-    except (orjson.JSONDecodeError, ValueError, AttributeError) as err:
-        return PlainTextResponse(f"invalid notification: {err}", status_code=400)
+        body = orjson.loads(await request.body())
+        items = adyen.notification_items(body if isinstance(body, dict) else {})
+    except (orjson.JSONDecodeError, ValueError) as err:
+        return problem(400, "Not an Adyen notification", str(err))
     key = services.webhook_secrets.get("payments") or services.settings.payments.hmac_key
-    if not all(adyen.valid_signature(item, key) for item in items):
+    if not items or not all(adyen.valid_signature(item, key) for item in items):
         services.metrics.webhooks.labels("payments", "rejected").inc()
-        return PlainTextResponse("invalid HMAC signature", status_code=401)
+        return problem(401, "Invalid signature", "an item's HMAC signature does not verify")
     for item in items:
         def job(item: dict[str, Any] = item) -> Awaitable[None]:
             return on_notification(services, item)
@@ -103,7 +162,9 @@ async def adyen_webhook(request: Request) -> Response:
     return PlainTextResponse(adyen.ACCEPTED)
 
 
-@router.post("/salesforce", summary="CRM change events (X-Sfdc-Signature verified)")
+@router.post("/salesforce", summary="CRM change events (X-Sfdc-Signature verified)",
+             **_contract("X-Sfdc-Signature", "base64 HMAC-SHA256 of the body", _CHANGE_EVENT,
+                         _RECEIVED))
 async def salesforce_webhook(request: Request) -> Response:
     services = _services(request)
     body = await request.body()
@@ -111,13 +172,13 @@ async def salesforce_webhook(request: Request) -> Response:
             body, request.headers.get("x-sfdc-signature"),
             services.settings.crm.change_event_secret):
         services.metrics.webhooks.labels("crm", "rejected").inc()
-        return JSONResponse({"error": "invalid X-Sfdc-Signature"}, status_code=401)
+        return problem(401, "Invalid signature", "X-Sfdc-Signature does not verify")
     try:
         event = orjson.loads(body)
         header = event["payload"]["ChangeEventHeader"]
         event_id = f"{header.get('transactionKey')}:{event['event']['replayId']}"
-    except (orjson.JSONDecodeError, KeyError, TypeError) as err:
-        return JSONResponse({"error": f"not a change event: {err}"}, status_code=400)
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+        return problem(400, "Not a change event", f"{type(err).__name__}: {err}")
 
     async def job() -> None:
         await on_change_event(services, event)

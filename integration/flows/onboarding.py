@@ -24,6 +24,7 @@ from harness.canonical import (
 from .. import correlation, records
 from ..adapters.http import AdapterError, VendorError
 from ..adapters.legacy_erp import customer_number_for
+from ..codes import CountryCode, CurrencyCode
 from ..db.tables import CustomerRow, utcnow
 from ..observability import get_logger
 from ..routing import Route, route
@@ -38,7 +39,7 @@ class AddressIn(BaseModel):
     city: str | None = Field(default=None, max_length=100)
     postal_code: str | None = Field(default=None, max_length=20)
     region: str | None = Field(default=None, max_length=50)
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    country: CountryCode | None = None
 
 
 class CustomerRequest(BaseModel):
@@ -48,8 +49,8 @@ class CustomerRequest(BaseModel):
     crm_account_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=255)
     legal_entity: str = Field(min_length=2, max_length=40)
-    country: str = Field(pattern=r"^[A-Z]{2}$")
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    country: CountryCode
+    currency: CurrencyCode
     email: str | None = Field(default=None, max_length=320)
     tax_id: str | None = Field(default=None, max_length=40)
     address: AddressIn = Field(default_factory=AddressIn)

@@ -116,8 +116,8 @@ def test_domain_api_validates_and_reports_unknowns(client: TestClient) -> None:
                                                       "correlation_ids": [], "steps": []}
     unroutable = client.post("/customers", json={
         "crm_account_id": "001X", "name": "Nowhere Ltd", "legal_entity": "ZZ99",
-        "country": "ZZ", "currency": "EUR"})
-    assert unroutable.status_code == 422 and "ZZ99" in unroutable.json()["detail"]
+        "country": "DE", "currency": "EUR"})
+    assert unroutable.status_code == 409 and "ZZ99" in unroutable.json()["detail"]
     assert client.get("/customers/001X").status_code == 404  # nothing half-created
     assert client.get("/exceptions").json() == []
     assert "o2c_webhooks_total" in client.get("/metrics").text
@@ -125,7 +125,7 @@ def test_domain_api_validates_and_reports_unknowns(client: TestClient) -> None:
 
 def test_webhooks_with_bad_signatures_are_refused(client: TestClient) -> None:
     assert client.post("/webhooks/stripe", content=b"{}", headers={
-        "Stripe-Signature": "t=1,v1=00"}).status_code == 400
+        "Stripe-Signature": "t=1,v1=00"}).status_code == 401
     assert client.post("/webhooks/adyen", json={"live": "false", "notificationItems": [
         {"NotificationRequestItem": {"pspReference": "X", "eventCode": "AUTHORISATION",
                                      "success": "true", "amount": {"value": 1,
@@ -134,3 +134,25 @@ def test_webhooks_with_bad_signatures_are_refused(client: TestClient) -> None:
     ).status_code == 401
     assert client.post("/webhooks/salesforce", content=b"{}", headers={
         "X-Sfdc-Signature": "bad"}).status_code == 401
+
+
+def test_every_error_is_a_documented_problem(client: TestClient) -> None:
+    invalid = client.post("/usage", json={})
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"] == "application/problem+json"
+    assert {"title", "status", "detail", "errors"} <= invalid.json().keys()
+    # Starlette's 405 lists the first matching route's methods; the resource has two
+    assert client.options("/routing").headers["allow"] == "GET, PUT"
+    garbled = client.put("/routing", content=b"\xff", headers={"content-type": "application/json"})
+    assert garbled.status_code == 400 and garbled.json()["status"] == 400
+    # ids bounded to what the database stores (no OverflowError, no 500)
+    assert client.post(f"/dlq/{2**70}/replay").status_code == 422
+    assert client.put("/routing", json={"entries": [{
+        "legal_entity": "FR01", "erp": "cloud_erp", "company_code": "1210",
+        "effective_at": 0}]}).status_code == 422
+    spec = client.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for code, response in operation["responses"].items():
+                if code[0] in "45":
+                    assert "application/problem+json" in response["content"], (method, path)
