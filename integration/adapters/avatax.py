@@ -33,13 +33,12 @@ class AvaTax(Adapter):
         response = await self.send("POST", "/api/v2/addresses/resolve", json=body)
         return response.json()  # type: ignore[no-any-return]
 
-    async def determine_tax(self, *, code: str, company_code: str, customer_code: str,
-                            currency: str, net_minor: int, on: date,
-                            address: dict[str, Any], tax_code: str,
-                            exemption_no: str | None = None) -> dict[str, Any]:
-        """A SalesInvoice for the invoice's net amount, uncommitted until posted."""
+    @staticmethod
+    def _model(doc_type: str, *, company_code: str, customer_code: str, currency: str,
+               net_minor: int, on: date, address: dict[str, Any], tax_code: str,
+               description: str, exemption_no: str | None) -> dict[str, Any]:
         model: dict[str, Any] = {
-            "type": "SalesInvoice", "code": code, "companyCode": company_code,
+            "type": doc_type, "companyCode": company_code,
             "date": on.isoformat(), "customerCode": customer_code, "currencyCode": currency,
             "commit": False,
             "addresses": {"singleLocation": {
@@ -49,12 +48,37 @@ class AvaTax(Adapter):
                 "country": address.get("country") or ""}},
             "lines": [{"number": "1", "quantity": 1,
                        "amount": float(to_decimal(net_minor, currency)),
-                       "taxCode": tax_code, "description": f"Invoice {code}"}],
+                       "taxCode": tax_code, "description": description}],
         }
         if exemption_no:
             model["exemptionNo"] = exemption_no
+        return model
+
+    async def determine_tax(self, *, code: str, company_code: str, customer_code: str,
+                            currency: str, net_minor: int, on: date,
+                            address: dict[str, Any], tax_code: str,
+                            exemption_no: str | None = None) -> dict[str, Any]:
+        """A SalesInvoice for the invoice's net amount, uncommitted until posted."""
+        model = self._model("SalesInvoice", company_code=company_code,
+                            customer_code=customer_code, currency=currency,
+                            net_minor=net_minor, on=on, address=address, tax_code=tax_code,
+                            description=f"Invoice {code}", exemption_no=exemption_no)
+        model["code"] = code
         response = await self.send("POST", "/api/v2/transactions/createoradjust",
                                    json={"createTransactionModel": model})
+        return response.json()  # type: ignore[no-any-return]
+
+    async def estimate_tax(self, *, company_code: str, customer_code: str, currency: str,
+                           net_minor: int, on: date, address: dict[str, Any], tax_code: str,
+                           description: str, exemption_no: str | None = None
+                           ) -> dict[str, Any]:
+        """A SalesOrder: the tax of an amount for the customer's address (and exemption
+        certificates), computed but never persisted (AvaTax's estimate)."""
+        model = self._model("SalesOrder", company_code=company_code,
+                            customer_code=customer_code, currency=currency,
+                            net_minor=net_minor, on=on, address=address, tax_code=tax_code,
+                            description=description, exemption_no=exemption_no)
+        response = await self.send("POST", "/api/v2/transactions/create", json=model)
         return response.json()  # type: ignore[no-any-return]
 
     async def commit(self, company_code: str, code: str) -> dict[str, Any]:

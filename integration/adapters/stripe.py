@@ -116,11 +116,41 @@ class StripeBilling(Adapter):
 
     async def create_subscription(self, *, key: str, customer: str,
                                   items: list[dict[str, Any]], days_until_due: int,
-                                  metadata: dict[str, str]) -> dict[str, Any]:
+                                  metadata: dict[str, str],
+                                  default_tax_rates: list[str] | None = None
+                                  ) -> dict[str, Any]:
         return await self.post("/v1/subscriptions", {
             "customer": customer, "items": items, "collection_method": "send_invoice",
             "days_until_due": days_until_due, "metadata": metadata,
+            "default_tax_rates": default_tax_rates or None,
         }, f"subscription-create:{key}")
+
+    async def clear_default_tax_rates(self, subscription_id: str) -> dict[str, Any]:
+        """From the next invoice on, no tax by rates: the layer holds and taxes cycle
+        invoices itself (``""`` unsets a Stripe parameter)."""
+        return await self.post(f"/v1/subscriptions/{subscription_id}",
+                               {"default_tax_rates": ""},
+                               f"subscription-tax-rates-cleared:{subscription_id}")
+
+    async def tax_rate(self, *, percentage: float, inclusive: bool, jurisdiction: str,
+                       country: str | None, display_name: str) -> dict[str, Any]:
+        """The layer's tax rate for (percentage, jurisdiction, inclusive): found among the
+        active rates by its ``description`` key, else created once (idempotency key)."""
+        tag = f"o2c:{jurisdiction}:{percentage:.4f}:{'incl' if inclusive else 'excl'}"
+        params: Params = {"active": True, "limit": 100}
+        while True:
+            page = await self.get("/v1/tax_rates", params)
+            for rate in page.get("data", []):
+                if rate.get("description") == tag:
+                    return rate  # type: ignore[no-any-return]
+            if not page.get("has_more") or not page.get("data"):
+                break
+            params["starting_after"] = page["data"][-1]["id"]
+        return await self.post("/v1/tax_rates", {
+            "display_name": display_name[:50], "percentage": percentage,
+            "inclusive": inclusive, "jurisdiction": jurisdiction[:50], "country": country,
+            "description": tag, "metadata": {"o2c_key": tag},
+        }, f"tax-rate:{tag}")
 
     async def record_meter_event(self, *, identifier: str, event_name: str, customer: str,
                                  value: int, timestamp: int | None) -> dict[str, Any]:

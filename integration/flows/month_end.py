@@ -2,7 +2,9 @@
 engine (adds it to the invoice) and waits until the ERP customer exists in the company code
 → finalizes it in billing → on ``invoice.finalized`` posts it to the ERP the wave plan names
 (billing invoice id as the external reference; guarded by the posting ledger) → commits the
-tax transaction → emits ``invoice.posted`` → applies payments that were waiting for it."""
+tax transaction → emits ``invoice.posted`` → applies payments that were waiting for it.
+An invoice billing finalized on its own (a subscription's first) gets the same AvaTax
+``SalesInvoice`` before it is posted, checked against billing's tax to the cent."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from harness.canonical import INVOICE_TRANSITIONS, Erp, InvoicePosted, InvoiceSt
 from .. import correlation, records
 from ..adapters.http import AdapterError, InDoubt, VendorError
 from ..adapters.money import text, to_minor
-from ..db.tables import CustomerRow, ErpPosting, InvoiceRow, utcnow
+from ..db.tables import CustomerRow, ErpPosting, ExceptionRecord, InvoiceRow, utcnow
 from ..observability import get_logger
 from ..routing import RoutingError
 from ..services import Services
@@ -50,6 +52,21 @@ def invoice_view(row: InvoiceRow, refs: dict[str, str]) -> dict[str, Any]:
             "paid_at": row.paid_at, "correlation_id": row.correlation_id, "references": refs}
 
 
+def _net_of(invoice: dict[str, Any]) -> int:
+    """The amount before the tax billing charges by tax rates (a subscription's
+    ``default_tax_rates``)."""
+    net = invoice.get("total_excluding_tax")
+    return int(net if net is not None else invoice.get("total") or 0)
+
+
+def _flag(session: Any, business_key: str, kind: str, system: str, message: str) -> None:
+    """An exception for the DLQ, once while it is unresolved (sweeps retry the work)."""
+    if session.scalar(select(ExceptionRecord.id).where(
+            ExceptionRecord.business_key == business_key, ExceptionRecord.kind == kind,
+            ExceptionRecord.resolved.is_(False)).limit(1)) is None:
+        records.exception(session, business_key, kind, system, message)
+
+
 def _customer_of(session: Any, billing_customer: str) -> CustomerRow | None:
     cid = records.canonical_id(session, "customer", "billing", billing_customer)
     return session.get(CustomerRow, cid) if cid else None
@@ -72,7 +89,7 @@ async def track_invoice(services: Services, invoice: dict[str, Any]) -> str | No
                          number=invoice.get("number"), customer_id=customer.id,
                          legal_entity=customer.legal_entity,
                          currency=invoice["currency"].upper(),
-                         net_amount=int(invoice.get("total") or 0),
+                         net_amount=_net_of(invoice),
                          status=InvoiceStatus.DRAFT.value, hold_reasons=[],
                          correlation_id=customer.correlation_id)
         session.add(row)
@@ -198,8 +215,17 @@ async def _determine_tax(services: Services, billing_invoice_id: str) -> bool:
                               str(err))
         return False
     tax_minor = to_minor(transaction.get("totalTax") or 0, str(args["currency"]))
-    if tax_minor:
-        invoice = await services.adapters.billing.get_invoice(billing_invoice_id)
+    invoice = await services.adapters.billing.get_invoice(billing_invoice_id)
+    billed_tax = int(invoice.get("total") or 0) - _net_of(invoice)
+    if billed_tax:  # the subscription's default tax rates: verify them, never tax twice
+        if billed_tax != tax_minor:
+            async with services.unit() as session:
+                _flag(session, billing_invoice_id, "tax_mismatch", "tax",
+                      f"billing charges tax {billed_tax} by its tax rates, AvaTax determined "
+                      f"{tax_minor} (transaction {transaction.get('code')}) on net "
+                      f"{args['net_minor']} {args['currency']}; invoice kept on hold")
+            return False
+    elif tax_minor:
         await services.adapters.billing.add_tax_line(
             invoice=invoice, amount=tax_minor, transaction_code=transaction["code"],
             description=f"Tax ({transaction.get('code')})")
@@ -211,23 +237,71 @@ async def _determine_tax(services: Services, billing_invoice_id: str) -> bool:
         row.tax_transaction_code = transaction["code"]
         row.tax_company_code = str(args["company_code"])
         row.hold_reasons = [r for r in row.hold_reasons if r != "tax"]
+        records.resolve_exceptions(session, billing_invoice_id, "tax_mismatch")
         _move(row, InvoiceStatus.TAX_DETERMINED)
         records.step(session, customer_id, "tax.determined", "tax", subject=billing_invoice_id,
                      transaction=transaction["code"], total_tax=transaction.get("totalTax"))
-        if tax_minor:
+        if tax_minor and not billed_tax:
             records.step(session, customer_id, "billing.tax_added", "billing",
                          subject=billing_invoice_id, amount=tax_minor)
     return True
 
 
+async def _record_billed_tax(services: Services, billing_invoice_id: str) -> bool:
+    """An invoice billing finalized on its own (a subscription's first invoice): the same
+    ``SalesInvoice`` as for a held one (code = billing invoice id, committed once posted),
+    for the net billing charged; billing's tax must equal AvaTax's to the cent, else the
+    invoice is not posted and waits in the DLQ with the reason."""
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        assert row is not None
+        customer = session.get_one(CustomerRow, row.customer_id)
+        tax_company = services.settings.tax.company_by_country.get(
+            customer.country, services.settings.tax.default_company)
+        args = dict(code=billing_invoice_id, company_code=tax_company,
+                    customer_code=customer.id, currency=row.currency,
+                    net_minor=row.net_amount,
+                    on=(row.billing_finalized_at or utcnow()).date(),
+                    address=dict(customer.address), tax_code=services.settings.tax.tax_code)
+        customer_id, billed_tax = row.customer_id, row.tax_amount
+    try:
+        transaction = await services.adapters.tax.determine_tax(**args)  # type: ignore[arg-type]
+    except AdapterError as err:
+        async with services.unit() as session:
+            _flag(session, billing_invoice_id, "tax_determination_failed", "tax", str(err))
+        return False
+    tax_minor = to_minor(transaction.get("totalTax") or 0, str(args["currency"]))
+    async with services.unit() as session:
+        row = session.scalar(select(InvoiceRow).where(
+            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        assert row is not None
+        records.resolve_exceptions(session, billing_invoice_id, "tax_determination_failed")
+        if tax_minor != billed_tax:
+            _flag(session, billing_invoice_id, "tax_mismatch", "tax",
+                  f"billing charged tax {billed_tax}, AvaTax determined {tax_minor} "
+                  f"(transaction {transaction.get('code')}) on net {args['net_minor']} "
+                  f"{args['currency']}; not posted")
+            return False
+        records.resolve_exceptions(session, billing_invoice_id, "tax_mismatch")
+        row.tax_transaction_code = transaction["code"]
+        row.tax_company_code = str(args["company_code"])
+        records.step(session, customer_id, "tax.determined", "tax", subject=billing_invoice_id,
+                     transaction=transaction["code"], total_tax=transaction.get("totalTax"),
+                     billed_tax=billed_tax)
+    return True
+
+
 def _finalized_by_billing(session: Any, row: InvoiceRow, invoice: dict[str, Any]) -> None:
     """Billing finalized the invoice; without the layer's tax hold (a subscription's first
-    invoice is finalized at once) the tax is what billing charged."""
+    invoice is finalized at once, taxed by the tax rate the layer gave the subscription) the
+    tax is what billing charged; before posting, the layer records it in AvaTax and checks
+    it there (``_record_billed_tax``)."""
     if row.status in OPEN_STATES and row.tax_transaction_code is None:
-        row.net_amount = int(invoice.get("total_excluding_tax") or invoice["total"])
+        row.net_amount = _net_of(invoice)
         row.tax_amount = int(invoice["total"]) - row.net_amount
-        records.step(session, row.customer_id, "tax.as_billed", "billing",
-                     subject=row.billing_invoice_id,
+        records.step(session, row.customer_id, "tax.billed", "billing",
+                     subject=row.billing_invoice_id, amount=row.tax_amount,
                      reason=f"finalized by billing ({invoice.get('billing_reason')}) "
                             "without a tax hold")
     _mark_finalized(session, row, invoice)
@@ -292,6 +366,9 @@ async def _post_once(services: Services, billing_invoice_id: str) -> None:
                 return
             finalized_at = row.billing_finalized_at or utcnow()
             customer_id = row.customer_id
+            needs_tax = row.tax_transaction_code is None
+        if needs_tax and not await _record_billed_tax(services, billing_invoice_id):
+            return
         try:
             target, erp_customer = await ensure_erp_customer(services, customer_id,
                                                              finalized_at)

@@ -1,5 +1,8 @@
 """Flow 2: subscriptions and usage. ``POST /subscriptions`` creates the subscription in
-billing for an onboarded customer (send_invoice, the layer finalizes month-end invoices);
+billing for an onboarded customer (send_invoice, the layer finalizes month-end invoices).
+Billing finalizes the first invoice itself at creation, so the subscription is created with
+the tax rate AvaTax determines for the customer's address (an estimate, cached as a billing
+tax rate), which is then cleared so cycle invoices are taxed once, by the layer's hold;
 ``POST /usage`` reports metered usage as billing meter events, once per idempotency key."""
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from sqlalchemy import select
 from harness.canonical import OnboardingStatus, SubscriptionStatus
 
 from .. import correlation, records
+from ..adapters.money import to_minor
 from ..db.tables import CustomerRow, SubscriptionRow, UsageRow, utcnow
 from ..services import Services
 
@@ -66,6 +70,49 @@ def subscription_view(row: SubscriptionRow) -> dict[str, Any]:
             "correlation_id": row.correlation_id, "created_at": row.created_at.isoformat()}
 
 
+async def _tax_rates(services: Services, customer_id: str, currency: str,
+                     lines: list[int]) -> list[str]:
+    """The billing tax rate for the customer's address, as AvaTax determines it now (a
+    ``SalesOrder`` estimate of the first period, never persisted, exemptions included), so
+    billing's first invoice — finalized by billing at creation, the layer cannot hold it —
+    carries the right tax. The layer records and commits that invoice's ``SalesInvoice`` when
+    it is finalized and checks billing's tax against it to the cent (flows.month_end).
+
+    The percentage is AvaTax's combined rate when billing, rounding each line once, charges
+    what AvaTax does (which rounds per jurisdiction); otherwise the effective rate of the
+    first period (4 decimals, as Stripe keeps them), so the first invoice matches to the cent.
+    """
+    amount_minor = sum(lines)
+    async with services.unit() as session:
+        customer = session.get_one(CustomerRow, customer_id)
+        tax = services.settings.tax
+        args: dict[str, Any] = dict(
+            company_code=tax.company_by_country.get(customer.country, tax.default_company),
+            customer_code=customer.id, currency=currency.upper(), net_minor=amount_minor,
+            on=utcnow().date(), address=dict(customer.address), tax_code=tax.tax_code,
+            description=f"Subscription estimate {customer.id}")
+        country = customer.country
+    if amount_minor <= 0:
+        return []
+    estimate = await services.adapters.tax.estimate_tax(**args)
+    details = [d for line in estimate.get("lines") or [] for d in line.get("details") or []]
+    if not estimate.get("totalTax") or not details:
+        return []  # exempt, or no tax in this jurisdiction: the invoice carries none
+    tax_minor = to_minor(estimate["totalTax"], currency.upper())
+    percentage = round(sum(float(d.get("rate") or 0) for d in details) * 100, 4)
+    if sum(round(line * percentage / 100) for line in lines) != tax_minor:
+        percentage = round(tax_minor * 100 / amount_minor, 4)
+    if percentage <= 0:
+        return []
+    jurisdiction = "/".join(sorted({str(d.get("jurisName") or d.get("jurisCode") or country)
+                                    for d in details}))
+    name = str(details[0].get("taxName") or "Tax")
+    rate = await services.adapters.billing.tax_rate(
+        percentage=percentage, inclusive=False, jurisdiction=jurisdiction,
+        country=country, display_name=name)
+    return [str(rate["id"])]
+
+
 async def create_subscription(services: Services, request: SubscriptionRequest,
                               key: str) -> dict[str, Any]:
     async with services.unit() as session:
@@ -73,21 +120,31 @@ async def create_subscription(services: Services, request: SubscriptionRequest,
         flow = customer.correlation_id
     with correlation.bound(flow):
         items: list[dict[str, Any]] = []
+        prices: list[dict[str, Any]] = []
         metered = False
         for item in request.items:
             price = await services.adapters.billing.resolve_price(item.plan)
+            prices.append(price)
             usage_type = (price.get("recurring") or {}).get("usage_type", "licensed")
             metered = metered or usage_type == "metered"
             entry: dict[str, Any] = {"price": price["id"]}
             if usage_type != "metered":
                 entry["quantity"] = item.quantity if item.quantity is not None else 1
             items.append(entry)
+        first_period = [int(p.get("unit_amount") or 0) * int(e.get("quantity", 0))
+                        for p, e in zip(prices, items, strict=True) if "quantity" in e]
+        rates = await _tax_rates(services, request.customer_id, str(prices[0]["currency"]),
+                                 first_period)
         sub_id = records.new_id("sub")
         created = await services.adapters.billing.create_subscription(
             key=key, customer=billing_customer, items=items,
             days_until_due=services.settings.billing.days_until_due,
             metadata={"canonical_id": sub_id, "customer_id": request.customer_id,
-                      "correlation_id": flow})
+                      "correlation_id": flow}, default_tax_rates=rates)
+        if rates and created.get("default_tax_rates"):
+            # the rate was for the first invoice only (finalized at creation): cycle
+            # invoices are held and taxed by the layer (flows.month_end), never twice
+            await services.adapters.billing.clear_default_tax_rates(created["id"])
         async with services.unit() as session:
             existing = session.scalar(select(SubscriptionRow).where(
                 SubscriptionRow.billing_subscription_id == created["id"]))

@@ -195,3 +195,76 @@ def test_order_to_cash(scape: Landscape, erp: str, account: dict[str, Any]) -> N
     assert len(tax_lines) == (1 if layer_invoice["tax_amount"] else 0)
     assert scape.await_fact("billing", "invoice.paid", invoice["id"])["count"] == 1
     assert len(scape.layer.get("/events", params={"business_key": invoice["id"]}).json()) == 2
+
+
+def _first_invoice(scape: Landscape, billing_customer: str) -> dict[str, Any] | None:
+    r = scape.sim("billing").get("/v1/invoices", params={"customer": billing_customer},
+                                 headers={"Authorization": "Bearer sk_test_o2c_harness"})
+    for inv in r.json()["data"]:
+        if inv["billing_reason"] == "subscription_create" and inv["status"] == "open":
+            return inv  # type: ignore[no-any-return]
+    return None
+
+
+def test_first_invoice_of_a_subscription_carries_and_commits_avatax_tax(
+        scape: Landscape) -> None:
+    """The subscription_create invoice is finalized by billing at once (the layer cannot hold
+    it): the layer gives the subscription the tax rate AvaTax determines for the address, so
+    billing charges 19% VAT to a DE customer; the layer records and commits the AvaTax
+    SalesInvoice of that invoice and posts billing's tax, equal to the cent."""
+    crm, stripe = Crm(scape), billing_client(scape)
+    product = stripe.v1.products.create(params={"name": "O2C first-invoice plan"})
+    price = stripe.v1.prices.create(params={
+        "product": product.id, "currency": "eur", "unit_amount": 4900,
+        "recurring": {"interval": "month"}})
+    crm_account, _opp = crm.close_won(
+        name="Erstrechnung Steuer GmbH", country="DE", legal_entity="DE01", city="Walldorf",
+        street="Dietmar-Hopp-Allee 16", postal_code="69190", vat="DE811569869",
+        currency="EUR")
+    customer = wait_for(lambda: _customer(scape, crm_account), message="onboarding")
+    billing_customer = customer["references"]["billing"]
+    sub = scape.layer.post("/subscriptions", headers={"Idempotency-Key": f"sub1-{crm_account}"},
+                           json={"customer_id": customer["id"],
+                                 "items": [{"plan": price.id, "quantity": 1}]})
+    assert sub.status_code == 201, sub.text
+
+    # billing: the first invoice carries 19% VAT by the layer's tax rate ...
+    invoice = wait_for(lambda: _first_invoice(scape, billing_customer),
+                       message="the subscription_create invoice")
+    assert invoice["total_excluding_tax"] == 4900
+    assert sum(t["amount"] for t in invoice["total_taxes"]) == 931
+    assert invoice["total"] == 5831
+    rate = stripe.v1.tax_rates.retrieve(
+        invoice["total_taxes"][0]["tax_rate_details"]["tax_rate"])
+    assert rate.percentage == 19.0 and rate.inclusive is False
+    # ... for the first invoice only: the month-end path taxes cycle invoices itself
+    billing_sub = stripe.v1.subscriptions.retrieve(sub.json()["billing_subscription_id"])
+    assert billing_sub["default_tax_rates"] == []
+
+    # the ERP: posted once with billing's gross and tax
+    posted = scape.await_fact("cloud_erp", "invoice.posted", invoice["number"])
+    assert posted["count"] == 1
+    entries = scape.sim("cloud_erp").get(
+        "/sap/opu/odata/sap/API_O2C_JOURNALENTRY_SRV/A_JournalEntry",
+        params={"$format": "json", "$top": 500}, auth=("O2C_COMM_USER", "o2c-password"),
+    ).json()["d"]
+    entries = entries["results"] if isinstance(entries, dict) else entries
+    [doc] = [je for je in entries if je.get("DocumentReferenceID") == invoice["number"]
+             and je.get("AccountingDocumentType") == "DR"]
+    assert Decimal(str(doc["AmountInTransactionCurrency"])) == Decimal("58.31")
+    assert Decimal(str(doc["TaxAmount"])) == Decimal("9.31")
+
+    # the tax engine: the SalesInvoice of this invoice, committed, the same tax to the cent
+    assert scape.await_fact("tax", "transaction.committed", invoice["id"])
+    tx = scape.sim("tax").get(f"/api/v2/companies/O2C-DE/transactions/{invoice['id']}",
+                              auth=("2000000001", "o2c-test-license")).json()
+    assert tx["status"] == "Committed" and tx["type"] == "SalesInvoice", tx
+    assert Decimal(str(tx["totalTax"])) == Decimal("9.31")
+    assert Decimal(str(tx["totalAmount"])) == Decimal("49.00")
+
+    layer_invoice = wait_for(
+        lambda: (found := scape.layer.get(f"/invoices/{invoice['id']}").json())
+        .get("tax_committed") and found, message="the layer to commit the tax")
+    assert (layer_invoice["net_amount"], layer_invoice["tax_amount"]) == (4900, 931)
+    assert [e for e in scape.layer.get("/exceptions").json()
+            if e["business_key"] == invoice["id"]] == []
