@@ -52,6 +52,11 @@ CURRENCIES = frozenset([
 ])
 
 
+#: text an XML 1.0 document can carry (the legacy ERP speaks SOAP): no C0 control characters
+#: but tab, line feed and carriage return, no U+FFFE/U+FFFF
+XML_TEXT = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]*$"
+
+
 def _member(codes: frozenset[str], what: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in codes:

@@ -24,7 +24,7 @@ from harness.canonical import (
 from .. import correlation, records
 from ..adapters.http import AdapterError, VendorError
 from ..adapters.legacy_erp import customer_number_for
-from ..codes import CountryCode, CurrencyCode
+from ..codes import XML_TEXT, CountryCode, CurrencyCode
 from ..db.tables import CustomerRow, utcnow
 from ..observability import get_logger
 from ..routing import Route, route
@@ -35,10 +35,10 @@ log = get_logger("integration.onboarding")
 
 class AddressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    line1: str | None = Field(default=None, max_length=255)
-    city: str | None = Field(default=None, max_length=100)
-    postal_code: str | None = Field(default=None, max_length=20)
-    region: str | None = Field(default=None, max_length=50)
+    line1: str | None = Field(default=None, pattern=XML_TEXT, max_length=255)
+    city: str | None = Field(default=None, pattern=XML_TEXT, max_length=100)
+    postal_code: str | None = Field(default=None, pattern=XML_TEXT, max_length=20)
+    region: str | None = Field(default=None, pattern=XML_TEXT, max_length=50)
     country: CountryCode | None = None
 
 
@@ -46,13 +46,13 @@ class CustomerRequest(BaseModel):
     """``POST /customers``: the account as the CRM knows it."""
 
     model_config = ConfigDict(extra="forbid")
-    crm_account_id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=255)
-    legal_entity: str = Field(min_length=2, max_length=40)
+    crm_account_id: str = Field(min_length=1, pattern=XML_TEXT, max_length=64)
+    name: str = Field(min_length=1, pattern=XML_TEXT, max_length=255)
+    legal_entity: str = Field(min_length=2, pattern=XML_TEXT, max_length=40)
     country: CountryCode
     currency: CurrencyCode
-    email: str | None = Field(default=None, max_length=320)
-    tax_id: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, pattern=XML_TEXT, max_length=320)
+    tax_id: str | None = Field(default=None, pattern=XML_TEXT, max_length=40)
     address: AddressIn = Field(default_factory=AddressIn)
 
 
