@@ -266,6 +266,11 @@ def _posted(ledger: Ledger, invoice: Invoice, erp: str, fact: dict[str, Any]) ->
     invoice.posted = True
     company = str(fact["data"].get("CompanyCode") or "")
     expected = _expected_route(ledger, invoice)
+    if expected is not None and (expected.erp, expected.company_code) != (erp, company):
+        # judge against the current plan: a wave switched since the last refresh is not a
+        # misroute (a posting that still disagrees after the refresh is one)
+        refresh_plan(ledger)
+        expected = _expected_route(ledger, invoice)
     error = None
     if expected is not None and (expected.erp, expected.company_code) != (erp, company):
         error = (f"{invoice.number or invoice.id} posted to {erp}/{company}; the wave plan "
