@@ -88,7 +88,8 @@ def admin_error(status: int, code: str, message: str, detail: Any = None) -> Res
 async def _parse(request: Request, model: type[BaseModel]) -> BaseModel | Response:
     raw = await request.body()
     try:
-        data = orjson.loads(raw) if raw.strip() else {}
+        # no body is an empty one; whitespace alone is not JSON (found by fuzzing)
+        data = orjson.loads(raw) if raw else {}
     except orjson.JSONDecodeError as exc:
         return admin_error(400, "invalid_json", f"body is not JSON: {exc}")
     try:
