@@ -71,8 +71,16 @@ class Endpoint:
     idempotent: bool = False
 
 
+def generic_error(status: int, message: str) -> SimulatorError:
+    """A plain JSON error, the fallback of the error hooks below (vendors override them)."""
+    err = SimulatorError(message)
+    err.status = status
+    return err
+
+
 class Simulator:
-    """A simulated vendor system. Subclasses set the class attributes and override the hooks."""
+    """A simulated vendor system. Subclasses set the class attributes and override the hooks;
+    every vendor simulator overrides the error hooks with its vendor's own error bodies."""
 
     name: ClassVar[str] = "simulator"
     title: ClassVar[str] = "Simulator"
@@ -94,22 +102,26 @@ class Simulator:
 
     def fault_error(self, decision: FaultDecision) -> SimulatorError:
         """The vendor's error for an injected error/rate-limit/outage/timeout."""
-        raise NotImplementedError
+        return generic_error(decision.status or 500, f"injected fault: {decision.action}")
 
     def not_found(self, request: Request) -> SimulatorError:
-        raise NotImplementedError
+        """The vendor's error for an unknown route or resource."""
+        return generic_error(404, f"no such resource: {request.url.path}")
 
     def method_not_allowed(self, request: Request) -> SimulatorError:
         return self.not_found(request)
 
     def internal_error(self) -> SimulatorError:
-        raise NotImplementedError
+        """The vendor's error for a failure inside the simulator (a 500)."""
+        return generic_error(500, "internal error")
 
     def idempotency_mismatch(self, key: str) -> SimulatorError:
-        raise NotImplementedError
+        """The vendor's error for a key reused with other parameters."""
+        return generic_error(400, f"idempotency key {key!r} was used with other parameters")
 
     def idempotency_in_flight(self, key: str) -> SimulatorError:
-        raise NotImplementedError
+        """The vendor's error for a key whose first request is still running."""
+        return generic_error(409, f"idempotency key {key!r} is in use by a request still running")
 
     def idempotency_key_invalid(self, key: str) -> SimulatorError | None:
         """The vendor's error for a key it refuses outright (e.g. too long); None: accepted."""

@@ -71,8 +71,12 @@ class SimulatorError(Exception):
 
     status: int = 400
 
-    def to_response(self) -> Response:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def to_response(self) -> Response:
+        """Vendor subclasses override this; the fallback is a plain JSON error."""
+        from .http import json_response
+
+        return json_response({"error": {"message": str(self) or type(self).__name__}},
+                             self.status)
 
 
 class SeedRequest(BaseModel):
