@@ -19,14 +19,25 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from harness.canonical import OnboardingStatus
+
 from . import correlation, dlq, inbox_replay
 from .adapters.http import AdapterError
 from .api import dlq as dlq_api
 from .api import domain, ops, problems, webhooks
 from .correlation import CorrelationMiddleware
-from .db.tables import ErpPosting, InvoiceRow, PaymentRow, WebhookRegistration, utcnow
+from .db.tables import (
+    CustomerRow,
+    ErpPosting,
+    ExceptionRecord,
+    InvoiceRow,
+    PaymentRow,
+    WebhookRegistration,
+    utcnow,
+)
 from .flows.crm import poll_closed_won
 from .flows.month_end import OPEN_STATES, advance_invoice, check_queued_posting, post_invoice
+from .flows.onboarding import RESUMABLE, resume_onboarding
 from .flows.payments import apply_buffered
 from .observability import configure_logging, get_logger
 from .routing import seed_wave_plan
@@ -112,10 +123,16 @@ async def sweep(services: Services) -> None:
             # received: its application failed earlier (e.g. billing was down) — retry it
             .where(PaymentRow.status.in_(["buffered", "received"]),
                    InvoiceRow.status == "posted")))
+        stalled = list(session.execute(
+            select(CustomerRow.id, CustomerRow.correlation_id).distinct()
+            .join(ExceptionRecord, ExceptionRecord.business_key == CustomerRow.id)
+            .where(CustomerRow.status != OnboardingStatus.ONBOARDED.value,
+                   ExceptionRecord.kind.in_(RESUMABLE), ExceptionRecord.resolved.is_(False))))
     services.metrics.held.set(len(held))
     services.metrics.buffered.set(len(buffered))
     for action, rows in ((advance_invoice, held), (post_invoice, unposted),
-                         (check_queued_posting, queued), (apply_buffered, buffered)):
+                         (check_queued_posting, queued), (apply_buffered, buffered),
+                         (resume_onboarding, stalled)):
         for key, flow in rows:
             with correlation.bound(flow):
                 try:

@@ -110,11 +110,31 @@ async def onboard_customer(services: Services, request: CustomerRequest) -> str:
         if done:
             return customer_id
         with correlation.bound(row.correlation_id):
-            await _resolve_tax_address(services, customer_id)
-            await _create_in_billing(services, customer_id)
-            await ensure_erp_customer(services, customer_id, utcnow())
-            await _finish(services, customer_id)
+            async with services.lock(f"onboarding:{customer_id}"):
+                await _complete(services, customer_id)
         return customer_id
+
+
+async def _complete(services: Services, customer_id: str) -> None:
+    """The onboarding steps; each is idempotent, so a resumed customer redoes none."""
+    await _resolve_tax_address(services, customer_id)
+    await _create_in_billing(services, customer_id)
+    await ensure_erp_customer(services, customer_id, utcnow())
+    await _finish(services, customer_id)
+
+
+# exceptions of an onboarding step that failed for a reason that may pass (a vendor down)
+RESUMABLE = ("tax_address_check_failed", "billing_customer_failed")
+
+
+async def resume_onboarding(services: Services, customer_id: str) -> None:
+    """Finish a customer whose onboarding stopped on a transient failure (e.g. the tax engine
+    was down); the sweeper calls it, so an outage delays onboarding instead of ending it."""
+    async with services.lock(f"onboarding:{customer_id}"):
+        await _complete(services, customer_id)
+        async with services.unit() as session:
+            for kind in RESUMABLE:
+                records.resolve_exceptions(session, customer_id, kind)
 
 
 async def _resolve_tax_address(services: Services, customer_id: str) -> None:
@@ -127,7 +147,7 @@ async def _resolve_tax_address(services: Services, customer_id: str) -> None:
         resolved = await services.adapters.tax.resolve_address(address)
     except AdapterError as err:
         async with services.unit() as session:
-            records.exception(session, customer_id, "tax_address_unresolved", "tax", str(err))
+            records.exception(session, customer_id, "tax_address_check_failed", "tax", str(err))
         raise OnboardingError(customer_id, "tax address resolution", err) from err
     validated = (resolved.get("validatedAddresses") or [None])[0]
     quality = resolved.get("resolutionQuality")
