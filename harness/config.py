@@ -8,9 +8,18 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    AnyHttpUrl,
+    AnyUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    UrlConstraints,
+    ValidationError,
+    create_model,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,6 +61,12 @@ class IntegrationSettings(BaseModel):
                         "integration layer, on the port of `url`, wired to the simulators")
     database_url: str | None = Field(default=None, description="the reference layer's "
                                      "database; default: SQLite under state_dir")
+    bus_url: Annotated[AnyUrl, UrlConstraints(allowed_schemes=["amqp", "amqps"],
+                                              host_required=True)] | None = Field(
+        default=None, description="the reference layer publishes its business events to this "
+                                  "RabbitMQ (amqp://user:pass@host:5672/); none: in-process")
+    bus_exchange: str = Field(default="o2c.events", min_length=1, max_length=200,
+                              description="the layer's topic exchange on bus_url")
 
 
 class LatencySla(BaseModel):

@@ -247,6 +247,8 @@ def integration_settings(settings: HarnessSettings, urls: dict[str, str]) -> dic
     return {
         "host": settings.host, "public_url": str(settings.integration.url).rstrip("/"),
         "database_url": db, "log_level": settings.log_level,
+        "bus_url": str(settings.integration.bus_url) if settings.integration.bus_url else None,
+        "bus_exchange": settings.integration.bus_exchange,
         "crm": {"url": urls["crm"], "client_id": crm.client_id,
                 "client_secret": crm.client_secret, "username": crm.username,
                 "password": crm.password, "security_token": crm.security_token,

@@ -8,10 +8,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AnyUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    UrlConstraints,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .auth_settings import AuthSettings, ResidencySettings
+
 ErpName = Literal["cloud_erp", "legacy_erp"]
+#: where an endpoint is hosted (data residency); the local landscape counts as "eu"
+Region = Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[a-z0-9-]+$")]
 
 
 class _Section(BaseModel):
@@ -20,6 +32,7 @@ class _Section(BaseModel):
 
 class CrmSettings(_Section):
     url: str = "http://127.0.0.1:8101"
+    region: Region = "eu"
     api_version: str = "59.0"
     client_id: str = "3MVG9o2cHarnessSimulatorConsumerKey"
     client_secret: str = "o2c-client-secret"
@@ -28,6 +41,9 @@ class CrmSettings(_Section):
     security_token: str = "o2cSecurityToken"
     change_event_secret: str = Field(
         default="o2c-cdc-secret", description="HMAC key of X-Sfdc-Signature on change events")
+    signature_tolerance_s: Annotated[int, Field(ge=0)] = Field(
+        default=300, description="replay window of change events: X-Sfdc-Timestamp further "
+                                 "than this from now (past or future) is refused; 0 disables")
     subscribe_change_events: bool = Field(
         default=True, description="register the change-event receiver with the CRM at start-up")
     poll_interval_s: Annotated[float, Field(ge=0)] = Field(
@@ -36,6 +52,7 @@ class CrmSettings(_Section):
 
 class BillingSettings(_Section):
     url: str = "http://127.0.0.1:8102"
+    region: Region = "eu"
     api_key: str = "sk_test_o2c_harness"
     register_webhook: bool = True
     webhook_secret: str | None = Field(
@@ -47,6 +64,7 @@ class BillingSettings(_Section):
 
 class TaxSettings(_Section):
     url: str = "http://127.0.0.1:8103"
+    region: Region = "eu"
     account_id: str = "2000000001"
     license_key: str = "o2c-test-license"
     company_by_country: dict[str, str] = Field(default_factory=lambda: {
@@ -58,6 +76,7 @@ class TaxSettings(_Section):
 
 class PaymentsSettings(_Section):
     url: str = "http://127.0.0.1:8104"
+    region: Region = "eu"
     api_key: str = "AQE_o2c_test_key"
     merchant_accounts: list[str] = Field(default_factory=lambda: ["O2CHarnessECOM"])
     register_webhook: bool = True
@@ -69,6 +88,7 @@ class PaymentsSettings(_Section):
 
 class CloudErpSettings(_Section):
     url: str = "http://127.0.0.1:8105"
+    region: Region = "eu"
     username: str = "O2C_COMM_USER"
     password: str = "o2c-password"
     sap_client: str = "100"
@@ -77,6 +97,7 @@ class CloudErpSettings(_Section):
 
 class LegacyErpSettings(_Section):
     url: str = "http://127.0.0.1:8106"
+    region: Region = "eu"
     username: str = "O2C_RFC"
     password: str = "Legacy#2004"
     in_doubt_after_s: Annotated[float, Field(ge=0)] = Field(
@@ -131,6 +152,10 @@ class ReliabilitySettings(_Section):
                                   "by the sweep after this long")
 
 
+_AMQP_URL: TypeAdapter[AnyUrl] = TypeAdapter(Annotated[AnyUrl, UrlConstraints(
+    allowed_schemes=["amqp", "amqps"], host_required=True)])
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="O2C_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -155,4 +180,15 @@ class Settings(BaseSettings):
     bus_url: str | None = Field(default=None, description="amqp://... publishes events to "
                                 "RabbitMQ; none: in-process subscribers")
     bus_exchange: str = Field(default="o2c.events", min_length=1, max_length=200)
+
+    @field_validator("bus_url")
+    @classmethod
+    def _amqp_url(cls, value: str | None) -> str | None:
+        """An AMQP URL with a host (``amqp://user:pass@host:5672/vhost``), or none."""
+        if not value:
+            return None
+        _AMQP_URL.validate_python(value)
+        return value
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    residency: ResidencySettings = Field(default_factory=ResidencySettings)

@@ -1,0 +1,104 @@
+"""``bus_url`` from harness.toml: the harness config's ``[integration]`` section reaches the
+layer it serves (``harness up`` / ``harness integration serve``), and a bad URL is one line
+with a hint, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import simulators
+from harness import landscape as ls
+from harness.config import load_settings
+from harness.errors import ConfigError
+from integration import Settings as LayerSettings
+from integration.bus import LocalPublisher
+from integration.bus.rabbitmq import RabbitPublisher
+from integration.services import Services
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("HARNESS_", "O2C_")):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+def _layer(settings_file: Path | None = None) -> LayerSettings:
+    settings = load_settings(settings_file, environ={})
+    urls = {name: f"http://127.0.0.1:{settings.simulator(name).port}"
+            for name in simulators.names()}
+    return LayerSettings.model_validate(ls.integration_settings(settings, urls))
+
+
+def test_bus_url_in_harness_toml_reaches_the_layer(tmp_path: Path) -> None:
+    (tmp_path / "harness.toml").write_text(
+        '[integration]\nbus_url = "amqp://guest:guest@127.0.0.1:5672/"\n'
+        'bus_exchange = "o2c.test-events"\n')
+    layer = _layer()
+    assert layer.bus_url == "amqp://guest:guest@127.0.0.1:5672/"
+    assert layer.bus_exchange == "o2c.test-events"
+    services = Services(layer.model_copy(update={
+        "database_url": f"sqlite:///{tmp_path / 'layer.db'}"}))
+    try:  # the publisher connects lazily: no broker is needed to build it
+        assert isinstance(services.publisher, RabbitPublisher)
+        assert services.publisher.url == layer.bus_url
+        assert services.publisher.exchange_name == "o2c.test-events"
+    finally:
+        services.db.dispose()
+
+
+def test_no_bus_url_is_the_in_process_bus(tmp_path: Path) -> None:
+    layer = _layer()
+    assert layer.bus_url is None
+    services = Services(layer.model_copy(update={
+        "database_url": f"sqlite:///{tmp_path / 'layer.db'}"}))
+    try:
+        assert isinstance(services.publisher, LocalPublisher)
+    finally:
+        services.db.dispose()
+
+
+def test_env_sets_bus_url_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_INTEGRATION__BUS_URL", "amqps://o2c:pw@broker.local:5671/o2c")
+    settings = load_settings()
+    assert str(settings.integration.bus_url) == "amqps://o2c:pw@broker.local:5671/o2c"
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("http://127.0.0.1:5672/", "scheme should be 'amqp' or 'amqps'"),
+    ("amqp://", "empty host"),
+    ("not a url", "valid URL"),
+])
+def test_a_bad_bus_url_is_one_line_with_a_hint(tmp_path: Path, url: str, why: str) -> None:
+    (tmp_path / "harness.toml").write_text(f'[integration]\nbus_url = "{url}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={})
+    assert "integration.bus_url" in info.value.message and why in info.value.message
+    assert "\n" not in info.value.message
+    assert "HARNESS_INTEGRATION__BUS_URL" in (info.value.hint or "")
+
+
+def test_the_cli_prints_a_bad_bus_url_as_one_line(tmp_path: Path) -> None:
+    (tmp_path / "harness.toml").write_text('[integration]\nbus_url = "http://127.0.0.1:5672/"\n')
+    harness = Path(sys.executable).with_name("harness")
+    done = subprocess.run([str(harness), "integration", "serve"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items()
+                               if not k.startswith(("HARNESS_", "O2C_"))})
+    assert done.returncode != 0 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("error: invalid setting integration.bus_url"), done.stderr
+    assert lines[1].startswith("hint: ") and "Traceback" not in done.stderr
+
+
+def test_the_layer_refuses_a_bad_bus_url_itself() -> None:
+    with pytest.raises(ValueError, match="amqp"):
+        LayerSettings(bus_url="redis://127.0.0.1:6379/")
+    assert LayerSettings(bus_url="").bus_url is None
