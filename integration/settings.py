@@ -19,11 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .auth_settings import AuthSettings, ResidencySettings
-
 ErpName = Literal["cloud_erp", "legacy_erp"]
-#: where an endpoint is hosted (data residency); the local landscape counts as "eu"
-Region = Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[a-z0-9-]+$")]
 
 
 class _Section(BaseModel):
@@ -32,7 +28,6 @@ class _Section(BaseModel):
 
 class CrmSettings(_Section):
     url: str = "http://127.0.0.1:8101"
-    region: Region = "eu"
     api_version: str = "59.0"
     client_id: str = "3MVG9o2cHarnessSimulatorConsumerKey"
     client_secret: str = "o2c-client-secret"
@@ -41,9 +36,6 @@ class CrmSettings(_Section):
     security_token: str = "o2cSecurityToken"
     change_event_secret: str = Field(
         default="o2c-cdc-secret", description="HMAC key of X-Sfdc-Signature on change events")
-    signature_tolerance_s: Annotated[int, Field(ge=0)] = Field(
-        default=300, description="replay window of change events: X-Sfdc-Timestamp further "
-                                 "than this from now (past or future) is refused; 0 disables")
     subscribe_change_events: bool = Field(
         default=True, description="register the change-event receiver with the CRM at start-up")
     poll_interval_s: Annotated[float, Field(ge=0)] = Field(
@@ -52,7 +44,6 @@ class CrmSettings(_Section):
 
 class BillingSettings(_Section):
     url: str = "http://127.0.0.1:8102"
-    region: Region = "eu"
     api_key: str = "sk_test_o2c_harness"
     register_webhook: bool = True
     webhook_secret: str | None = Field(
@@ -64,7 +55,6 @@ class BillingSettings(_Section):
 
 class TaxSettings(_Section):
     url: str = "http://127.0.0.1:8103"
-    region: Region = "eu"
     account_id: str = "2000000001"
     license_key: str = "o2c-test-license"
     company_by_country: dict[str, str] = Field(default_factory=lambda: {
@@ -76,7 +66,6 @@ class TaxSettings(_Section):
 
 class PaymentsSettings(_Section):
     url: str = "http://127.0.0.1:8104"
-    region: Region = "eu"
     api_key: str = "AQE_o2c_test_key"
     merchant_accounts: list[str] = Field(default_factory=lambda: ["O2CHarnessECOM"])
     register_webhook: bool = True
@@ -88,7 +77,6 @@ class PaymentsSettings(_Section):
 
 class CloudErpSettings(_Section):
     url: str = "http://127.0.0.1:8105"
-    region: Region = "eu"
     username: str = "O2C_COMM_USER"
     password: str = "o2c-password"
     sap_client: str = "100"
@@ -97,7 +85,6 @@ class CloudErpSettings(_Section):
 
 class LegacyErpSettings(_Section):
     url: str = "http://127.0.0.1:8106"
-    region: Region = "eu"
     username: str = "O2C_RFC"
     password: str = "Legacy#2004"
     in_doubt_after_s: Annotated[float, Field(ge=0)] = Field(
@@ -190,5 +177,3 @@ class Settings(BaseSettings):
         _AMQP_URL.validate_python(value)
         return value
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
-    auth: AuthSettings = Field(default_factory=AuthSettings)
-    residency: ResidencySettings = Field(default_factory=ResidencySettings)
