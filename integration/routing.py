@@ -1,5 +1,18 @@
 """Routing by legal entity: the wave plan says, per legal entity, which ERP (and company
-code) takes its postings from which moment on. The latest entry in effect wins."""
+code) takes its postings from which moment on. The latest entry in effect wins.
+
+Cut-over rules of a migration wave (``PUT /routing`` during a run):
+
+- an invoice goes to the ERP that owns its legal entity when billing *finalizes* it (the
+  invoice's ``finalized_at``, billing's clock), not when it was drafted: an invoice drafted
+  (held) before the switch and finalized after it posts to the new ERP; the ERP customer is
+  created in the new company code on the way;
+- a posting once started keeps its ERP (the posting ledger, ``erp_postings``): retries, in-doubt
+  look-ups and DLQ replays never move it;
+- receivables stay where they were posted: the layer does not migrate open items, and a
+  payment for an invoice posted to the legacy ERP is cleared in the legacy ERP (company code
+  of the posting) even after the legal entity moved to the cloud ERP.
+"""
 
 from __future__ import annotations
 
