@@ -106,9 +106,11 @@ class Layer(Protocol):
 
 def _layer_config(urls: dict[str, str], public_url: str, db: Path) -> dict[str, Any]:
     """Wiring only (where each system is, its own URL and database): the layer's behaviour —
-    retries, sweeps, CRM polling — stays at its own defaults, as deployed."""
+    retries, sweeps, CRM polling — stays at its own defaults, as deployed. It logs errors only,
+    unless the layer's own ``O2C_LOG_LEVEL`` is set (its logs then go to stderr)."""
     return {
-        "public_url": public_url, "database_url": f"sqlite:///{db}", "log_level": "error",
+        "public_url": public_url, "database_url": f"sqlite:///{db}",
+        **({} if "O2C_LOG_LEVEL" in os.environ else {"log_level": "error"}),
         **{name: {"url": urls[name]} for name in
            ("crm", "billing", "tax", "payments", "cloud_erp", "legacy_erp")},
     }

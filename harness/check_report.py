@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from .canonical.redact import redact_text, redact_xml
 from .check import CheckResult, dumps
 
 MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
@@ -14,7 +15,7 @@ MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
 def write_reports(result: CheckResult) -> None:
     out = result.report_dir
     out.mkdir(parents=True, exist_ok=True)
-    (out / "matrix.json").write_text(dumps(result))
+    (out / "matrix.json").write_text(redact_text(dumps(result)))  # markers keep JSON valid
     failures = sum(c.status == "failed" for c in result.cells)
     errors = sum(c.status == "error" for c in result.cells)
     suites = ET.Element("testsuites", name="harness check", tests=str(len(result.cells)),
@@ -40,8 +41,9 @@ def write_reports(result: CheckResult) -> None:
                          for b in cell.reconciliation.breaches]
                 ET.SubElement(tc, "failure", message=f"{len(lines)} breach(es): "
                               + lines[0][:400]).text = "\n".join(lines + cell.notes)
-    ET.ElementTree(suites).write(out / "junit.xml", encoding="utf-8", xml_declaration=True)
-    (out / "matrix.md").write_text(matrix_markdown(result))
+    ET.ElementTree(redact_xml(suites)).write(out / "junit.xml", encoding="utf-8",
+                                            xml_declaration=True)
+    (out / "matrix.md").write_text(redact_text(matrix_markdown(result)))
 
 
 def matrix_markdown(result: CheckResult) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from .canonical.redact import redact, redact_xml
 from .errors import ContractError
 
 if TYPE_CHECKING:
@@ -424,7 +425,7 @@ def write_reports(run: ContractRun) -> None:
         if v.output:
             ET.SubElement(suite, "system-out").text = v.output
     ET.indent(suites)
-    ET.ElementTree(suites).write(run.report_dir / "junit.xml", encoding="utf-8",
+    ET.ElementTree(redact_xml(suites)).write(run.report_dir / "junit.xml", encoding="utf-8",
                                  xml_declaration=True)
     doc = {"run_id": run.run_id, "passed": run.passed,
            "pacts": [{"path": str(p.path), "consumer": p.consumer, "provider": p.provider,
@@ -433,7 +434,7 @@ def write_reports(run: ContractRun) -> None:
                               "passed": v.passed,
                               "interactions": [asdict(i) for i in v.interactions]}
                              for v in run.verifications]}
-    (run.report_dir / RESULTS_FILE).write_text(json.dumps(doc, indent=2) + "\n")
+    (run.report_dir / RESULTS_FILE).write_text(json.dumps(redact(doc), indent=2) + "\n")
 
 
 # -- can-i-deploy from local results ---------------------------------------------------------

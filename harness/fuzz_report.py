@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from .canonical.redact import redact, redact_text, redact_xml
+
 if TYPE_CHECKING:
     from .fuzz import FuzzRunResult
 
@@ -100,6 +102,8 @@ def markdown(run: FuzzRunResult) -> str:
 
 def write_reports(run: FuzzRunResult) -> None:
     run.report_dir.mkdir(parents=True, exist_ok=True)
-    (run.report_dir / "findings.json").write_text(json.dumps(summary(run), indent=2))
-    (run.report_dir / "findings.md").write_text(markdown(run))
-    _junit(run).write(run.report_dir / "junit.xml", encoding="utf-8", xml_declaration=True)
+    # generated inputs that look like PII are redacted too (the repro shows the marker)
+    (run.report_dir / "findings.json").write_text(json.dumps(redact(summary(run)), indent=2))
+    (run.report_dir / "findings.md").write_text(redact_text(markdown(run)))
+    ET.ElementTree(redact_xml(_junit(run).getroot())).write(
+        run.report_dir / "junit.xml", encoding="utf-8", xml_declaration=True)

@@ -32,6 +32,7 @@ import httpx
 from rich.console import Console
 
 from . import landscape as ls
+from .canonical.redact import redact_text
 from .config import HarnessSettings
 from .errors import HarnessError
 
@@ -87,6 +88,10 @@ class CaseResult:
     duration_s: float = 0.0
     message: str = ""
 
+
+    def __post_init__(self) -> None:
+        # console, summary, JUnit and report.html all show this message: no PII in it
+        self.message = redact_text(self.message)
 
 @dataclass(frozen=True)
 class StageStarted:

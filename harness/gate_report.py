@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .canonical.redact import redact, redact_xml
 from .gate import STAGES, SUMMARY_SCHEMA_VERSION, CaseResult, GateResult
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "summary.schema.json"
@@ -73,14 +74,14 @@ def junit(result: GateResult) -> ET.ElementTree:
                 ET.SubElement(tc, "failure", message=case.message[:500]).text = case.message
             elif case.status == "skipped":
                 ET.SubElement(tc, "skipped", message=case.message)
-    return ET.ElementTree(suites)
+    return ET.ElementTree(redact_xml(suites))
 
 
 def write_reports(result: GateResult) -> dict[str, Any]:
     from .report_html import render
 
     result.report_dir.mkdir(parents=True, exist_ok=True)
-    doc = summary(result)
+    doc = redact(summary(result))  # fuzz repros, timelines, messages: no PII in reports
     (result.report_dir / "summary.json").write_text(json.dumps(doc, indent=2, default=str))
     junit(result).write(result.report_dir / "junit.xml", encoding="utf-8",
                         xml_declaration=True)

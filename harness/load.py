@@ -40,6 +40,7 @@ import httpx
 import simulators
 
 from . import landscape as ls
+from .canonical.redact import redact
 from .config import HarnessSettings, LatencySla
 from .errors import LandscapeError, LoadError
 
@@ -471,7 +472,7 @@ def run_load(settings: HarnessSettings, options: LoadOptions,
                         time.monotonic() - started)
     result = LoadResult(run_id, out, summary, check_slas(settings, summary, scenario))
     summary["sla"] = {"passed": result.passed, "checks": [c.as_json() for c in result.checks]}
-    (out / "load.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    (out / "load.json").write_text(json.dumps(redact(summary), indent=2), encoding="utf-8")
     for check in result.checks:
         report(check)
     return result

@@ -10,9 +10,13 @@ import sys
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from harness.canonical.redact import install_logging_filter, structlog_processor
+
 
 def configure_logging(level: str = "info") -> None:
-    """JSON lines on stderr: timestamp, level, logger, event, correlation id, fields."""
+    """JSON lines on stderr: timestamp, level, logger, event, correlation id, fields; e-mail,
+    phone, card data and tax ids redacted from every field and traceback (the stdlib loggers of
+    the server too)."""
     numeric = getattr(logging, level.upper(), logging.INFO)
     structlog.configure(
         processors=[
@@ -20,12 +24,14 @@ def configure_logging(level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            structlog_processor,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    install_logging_filter("uvicorn", "uvicorn.error", "uvicorn.access", "integration")
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

@@ -10,6 +10,8 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from harness.canonical.redact import install_logging_filter
+
 _JSON = b"application/json"
 
 
@@ -66,8 +68,11 @@ class _DropResetTracebacks(logging.Filter):
 
 
 def quiet_reset_faults() -> None:
-    """Injected resets are intended; keep them out of the server's error log."""
+    """Injected resets are intended; keep them out of the server's error log. Every server and
+    simulator log line is redacted (e-mail, phone, card data, tax ids)."""
     for name in ("uvicorn.error", "uvicorn.asgi"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropResetTracebacks) for f in logger.filters):
             logger.addFilter(_DropResetTracebacks())
+    install_logging_filter("uvicorn.error", "uvicorn.asgi", "uvicorn.access", "o2c.simulators",
+                           "o2c.simulators.webhooks")
