@@ -10,7 +10,7 @@ exception stays open until the dead letter is replayed successfully or compensat
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -218,6 +218,32 @@ async def sweep(services: Services) -> None:
             log.warning("compensation not done", dead_letter=letter_id, error=str(err))
     for exc_id, kind, key in parked:
         if PARKED_KINDS[kind] == "tax.commit":
+            await _retry_tax_commit(services, exc_id, key)
+    await _commit_forgotten_tax(services, now - timedelta(seconds=r.replay_parked_after_s))
+
+
+async def _commit_forgotten_tax(services: Services, posted_before: datetime) -> None:
+    """A posted invoice whose tax transaction is still uncommitted with no failure on file:
+    the process died between the posting and the commit (nothing else would retry it)."""
+    failing = select(ExceptionRecord.business_key).where(
+        ExceptionRecord.kind == "tax_commit_failed", ExceptionRecord.resolved.is_(False))
+    with services.db.session() as session:
+        keys = list(session.execute(select(InvoiceRow.billing_invoice_id,
+                                           InvoiceRow.correlation_id).where(
+            InvoiceRow.status.in_([InvoiceStatus.POSTED.value, InvoiceStatus.PAID.value]),
+            InvoiceRow.tax_committed.is_(False),
+            InvoiceRow.tax_transaction_code.is_not(None),
+            InvoiceRow.tax_company_code.is_not(None),
+            InvoiceRow.posted_at <= posted_before,
+            InvoiceRow.billing_invoice_id.not_in(failing))))
+    for key, flow in keys:
+        with correlation.bound(flow):
+            with services.db.session() as session:
+                filed = records.exception(session, key, "tax_commit_failed", "tax",
+                                          "tax transaction not committed after the posting "
+                                          "(the process stopped in between)")
+                session.flush()
+                exc_id = filed.id
             await _retry_tax_commit(services, exc_id, key)
 
 

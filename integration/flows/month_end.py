@@ -1,8 +1,9 @@
 """Flow 3, month end: billing drafts an invoice → the layer holds it, gets tax from the tax
 engine (adds it to the invoice) and waits until the ERP customer exists in the company code
 → finalizes it in billing → on ``invoice.finalized`` posts it to the ERP the wave plan names
-(billing invoice id as the external reference; guarded by the posting ledger) → commits the
-tax transaction → emits ``invoice.posted`` → applies payments that were waiting for it.
+(billing invoice id as the external reference; guarded by the posting ledger) and emits
+``invoice.posted`` in the same unit of work → commits the tax transaction → applies payments
+that were waiting for it.
 An invoice billing finalized on its own (a subscription's first) gets the same AvaTax
 ``SalesInvoice`` before it is posted, checked against billing's tax to the cent."""
 
@@ -477,22 +478,20 @@ async def _posted(services: Services, billing_invoice_id: str, erp: str, company
         records.resolve_exceptions(session, billing_invoice_id, "erp_posting_in_doubt")
         records.step(session, row.customer_id, "erp.invoice_posted", erp,
                      subject=billing_invoice_id, document=document, company_code=company_code)
+        # the event in the posting's own unit of work (the outbox): a process killed right
+        # after this commit still publishes it at restart, and never emits it twice
+        services.bus.emit(session, billing_invoice_id, InvoicePosted(
+            invoice_id=row.id, billing_invoice_id=billing_invoice_id,
+            erp=Erp(erp), company_code=company_code,
+            erp_document=document, currency=row.currency, net_amount=row.net_amount,
+            tax_amount=row.tax_amount, gross_amount=row.net_amount + row.tax_amount))
         services.metrics.postings.labels(erp).inc()
         if row.billing_finalized_at:
             services.metrics.posting_latency.observe(
                 (row.posted_at - row.billing_finalized_at).total_seconds())
         tax_code, tax_company = row.tax_transaction_code, row.tax_company_code
-    if tax_code and tax_company:
+    if tax_code and tax_company:  # a crash before it: the sweep commits it (dlq.sweep)
         await _commit_tax(services, billing_invoice_id, tax_company, tax_code)
-    async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
-        assert row is not None and row.erp_document is not None
-        services.bus.emit(session, billing_invoice_id, InvoicePosted(
-            invoice_id=row.id, billing_invoice_id=billing_invoice_id,
-            erp=Erp(erp), company_code=company_code,
-            erp_document=row.erp_document, currency=row.currency, net_amount=row.net_amount,
-            tax_amount=row.tax_amount, gross_amount=row.net_amount + row.tax_amount))
     log.info("invoice posted", billing_invoice_id=billing_invoice_id, erp=erp,
              document=document)
     await apply_buffered(services, billing_invoice_id)
