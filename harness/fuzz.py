@@ -265,8 +265,8 @@ class _AdminGuard:
 
     After a call that changes how every later request is answered — fault rules set, a
     snapshot restored (arbitrary documents would break later vendor calls: that is the
-    snapshot's contract, not a vendor bug), a reset (re-installs the configured faults) or a
-    clock jump (expires the CRM's sessions) — the simulator goes back to a clean state and the
+    snapshot's contract, not a vendor bug), a reset (re-installs the configured faults), a
+    clock jump or ``/_sim/crm/sessions/expire`` (end the CRM's sessions) — the simulator goes back to a clean state and the
     credentials are re-fetched. Inputs that only cost time are capped before the call: a
     long-poll ``timeout`` (up to 300 s by contract) and a seed ``size`` (up to 100 000).
     """
@@ -311,7 +311,8 @@ class _AdminGuard:
         if path in ("/_sim/faults", "/_sim/snapshot", "/_sim/reset"):
             with self.admin() as client:
                 client.delete("/_sim/faults").raise_for_status()
-        if path in ("/_sim/snapshot", "/_sim/reset", "/_sim/clock/advance"):
+        if path in ("/_sim/snapshot", "/_sim/reset", "/_sim/clock/advance",
+                    "/_sim/crm/sessions/expire"):
             self.credentials.invalidate()
 
 

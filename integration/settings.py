@@ -36,6 +36,9 @@ class CrmSettings(_Section):
     security_token: str = "o2cSecurityToken"
     change_event_secret: str = Field(
         default="o2c-cdc-secret", description="HMAC key of X-Sfdc-Signature on change events")
+    signature_tolerance_s: Annotated[int, Field(ge=0)] = Field(
+        default=300, description="replay window of change events: X-Sfdc-Timestamp further "
+                                 "than this from now (past or future) is refused; 0 disables")
     subscribe_change_events: bool = Field(
         default=True, description="register the change-event receiver with the CRM at start-up")
     poll_interval_s: Annotated[float, Field(ge=0)] = Field(

@@ -1,8 +1,10 @@
 """CRM adapter in Salesforce REST's dialect: OAuth2 token endpoint (password grant of a
 connected app; ``instance_url`` from the token response), SOQL on ``/query`` with
 ``nextRecordsUrl`` paging, errors as a JSON array of ``{message, errorCode, fields}``;
-``REQUEST_LIMIT_EXCEEDED`` is treated as transient. Change events are verified with the
-CRM's ``X-Sfdc-Signature: base64(HMAC-SHA256(secret, body))``."""
+``REQUEST_LIMIT_EXCEEDED`` is treated as transient; ``INVALID_SESSION_ID`` (401) logs in once
+more and retries. Change events are verified with the CRM's signed delivery timestamp:
+``X-Sfdc-Timestamp: <unix s>``, ``X-Sfdc-Signature: base64(HMAC-SHA256(secret, "<ts>." +
+body))``, refused outside the tolerance window (stale or from the future)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,17 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from ..observability import get_logger
 from ..settings import CrmSettings
 from .http import Adapter, RetryPolicy, TransientError, VendorError, parse_retry_after
+
+log = get_logger("integration.adapters.salesforce")
 
 OPPORTUNITY_FIELDS = ("Id", "Name", "StageName", "IsWon", "Amount", "CurrencyIsoCode",
                       "CloseDate", "LastModifiedDate", "AccountId", "Account.Name",
@@ -29,11 +35,30 @@ ACCOUNT_FIELDS = ("Id", "Name", "BillingStreet", "BillingCity", "BillingPostalCo
                   "CurrencyIsoCode", "LastModifiedDate")
 
 
-def valid_change_event_signature(body: bytes, header: str | None, secret: str) -> bool:
-    if not header:
-        return False
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
-    return hmac.compare_digest(expected, header.strip().encode("utf-8", "replace"))
+class ChangeEventSignatureError(ValueError):
+    """A change event whose signature does not verify, or whose timestamp is out of window."""
+
+
+def verify_change_event(body: bytes, signature: str | None, timestamp: str | None,
+                        secret: str, tolerance_s: int = 300, now: float | None = None) -> None:
+    """Check ``X-Sfdc-Signature`` over ``"<X-Sfdc-Timestamp>." + body``, then the window.
+
+    The signature is checked first, so an attacker learns nothing about the window from a
+    forged message; ``tolerance_s`` 0 disables the window (not recommended)."""
+    if not signature:
+        raise ChangeEventSignatureError("missing X-Sfdc-Signature header")
+    if not timestamp:
+        raise ChangeEventSignatureError("missing X-Sfdc-Timestamp header")
+    try:
+        ts = int(timestamp.strip())
+    except ValueError:
+        raise ChangeEventSignatureError("X-Sfdc-Timestamp is not an integer") from None
+    expected = base64.b64encode(hmac.new(secret.encode(), f"{ts}.".encode() + body,
+                                         hashlib.sha256).digest())
+    if not hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace")):
+        raise ChangeEventSignatureError("X-Sfdc-Signature does not verify")
+    if tolerance_s and abs((now if now is not None else time.time()) - ts) > tolerance_s:
+        raise ChangeEventSignatureError("X-Sfdc-Timestamp outside the tolerance window")
 
 
 def soql_datetime(value: str) -> str:
@@ -88,21 +113,25 @@ class Salesforce(Adapter):
         self._instance_url = token.get("instance_url") or str(self.client.base_url)
 
     async def _authed(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        for _ in range(2):
+        """One call with the session; on ``INVALID_SESSION_ID`` (expired or revoked) log in
+        once more and retry once. A second 401 is the vendor's error, raised as is."""
+        for attempt in range(2):
             if self._token is None:
                 async with self._login:
                     if self._token is None:
                         await self.login()
+            token = self._token
             url = path if path.startswith("http") else f"{self._instance_url}{path}"
-            headers = {"Authorization": f"Bearer {self._token}"}
+            headers = {"Authorization": f"Bearer {token}"}
             try:
                 return await self.send(method, url, headers=headers, **kwargs)
             except VendorError as err:
-                if err.status == 401:  # INVALID_SESSION_ID: the session expired, log in again
+                if err.status != 401 or attempt:
+                    raise
+                log.info("crm session expired or invalid; logging in again", code=err.code)
+                if self._token == token:  # concurrent callers: only the first one drops it
                     self._token = None
-                    continue
-                raise
-        raise VendorError(self.system, 401, "INVALID_SESSION_ID", "could not log in")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def query(self, soql: str) -> list[dict[str, Any]]:
         """Every record of a SOQL query, following ``nextRecordsUrl``."""

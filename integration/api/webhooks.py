@@ -1,6 +1,23 @@
 """Webhook receivers. Each verifies the vendor's signature, stores the message once per
 event id in the inbox (duplicates are acknowledged and dropped), answers at once, and hands
-the work to a background job under the flow's correlation id."""
+the work to a background job under the flow's correlation id.
+
+Replay protection per vendor scheme (a refused message is answered 401 and leaves nothing
+behind: no inbox row, no job):
+
+- Stripe: ``Stripe-Signature: t=..,v1=..`` over ``"<t>." + body``; any ``v1`` may match
+  (secret rotation); ``t`` further than ``billing.signature_tolerance_s`` from now, in the past
+  *or the future*, is refused (Stripe's own library only refuses the past); event ids dedupe.
+- Salesforce change events (this project's scheme): ``X-Sfdc-Signature`` over
+  ``"<X-Sfdc-Timestamp>." + body``, same window (``crm.signature_tolerance_s``); the
+  transaction key + replay id dedupe.
+- Adyen: each item's ``additionalData.hmacSignature`` (Adyen's signing string); one bad item
+  refuses the whole batch. No timestamp window: Adyen signs no delivery time and its
+  ``eventDate`` is *not* in the signing string (a window on it could be sidestepped by editing
+  it, and would refuse Adyen's legitimate retries, which go on for days). A replayed item is
+  caught by the inbox instead: ``eventCode:pspReference:success`` is acknowledged once and a
+  repeat is answered ``[accepted]`` and dropped.
+"""
 
 from __future__ import annotations
 
@@ -163,16 +180,22 @@ async def adyen_webhook(request: Request) -> Response:
 
 
 @router.post("/salesforce", summary="CRM change events (X-Sfdc-Signature verified)",
-             **_contract("X-Sfdc-Signature", "base64 HMAC-SHA256 of the body", _CHANGE_EVENT,
-                         _RECEIVED))
+             **_contract("X-Sfdc-Signature",
+                         'base64 HMAC-SHA256 of "<X-Sfdc-Timestamp>." + body; the timestamp '
+                         "(unix seconds, also required) must be within the replay window",
+                         _CHANGE_EVENT, _RECEIVED))
 async def salesforce_webhook(request: Request) -> Response:
     services = _services(request)
     body = await request.body()
-    if not salesforce.valid_change_event_signature(
+    crm = services.settings.crm
+    try:
+        salesforce.verify_change_event(
             body, request.headers.get("x-sfdc-signature"),
-            services.settings.crm.change_event_secret):
+            request.headers.get("x-sfdc-timestamp"), crm.change_event_secret,
+            crm.signature_tolerance_s)
+    except salesforce.ChangeEventSignatureError as err:
         services.metrics.webhooks.labels("crm", "rejected").inc()
-        return problem(401, "Invalid signature", "X-Sfdc-Signature does not verify")
+        return problem(401, "Invalid signature", str(err))
     try:
         event = orjson.loads(body)
         header = event["payload"]["ChangeEventHeader"]

@@ -34,7 +34,7 @@ from simulators._kit import (
     vat_id,
 )
 
-from .errors import ErpFault, client_fault, customer_not_found, server_fault
+from .errors import ErpFault, auth_failed, client_fault, customer_not_found, server_fault
 from .wsdl import SERVICE_PATH
 
 CENT = Decimal("0.01")
@@ -115,6 +115,13 @@ class Config(SimulatorConfig):
         "0 disables. Installed as a fault rule at reset; PUT /_sim/faults replaces it")
     default_latency_sigma_ms: Annotated[float, Field(ge=0, le=30_000)] = 40.0
     batch_window: BatchWindow = Field(default_factory=BatchWindow)
+    wsse_max_age_s: Annotated[int, Field(ge=0, le=86_400)] = Field(
+        default=300, description="a PasswordDigest UsernameToken whose wsu:Created is older "
+        "than this (wall clock) is refused, and its nonce is remembered this long to refuse a "
+        "replay (WSS4J's timeToLive); 0 disables both checks")
+    wsse_future_skew_s: Annotated[int, Field(ge=0, le=3600)] = Field(
+        default=60, description="how far in the future wsu:Created may be (clock skew; WSS4J's "
+        "futureTimeToLive)")
 
 
 def money(value: Any) -> Decimal:
@@ -133,6 +140,7 @@ class LegacyErpBackend(Backend):
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
+        self._nonces: dict[str, float] = {}  # WS-Security nonce → wall time it may be forgotten
         # a store restored from SQLite skips reset(): install the slow profile here too
         self._install_default_latency()
 
@@ -186,6 +194,37 @@ class LegacyErpBackend(Backend):
     def check_password(self, user: str, password: str) -> bool:
         expected = self.config.users.get(user)
         return expected is not None and _same(expected, password)
+
+    def accept_digest_token(self, nonce_b64: str, created: str, wall_now: float) -> None:
+        """Freshness and one-time use of a verified PasswordDigest token (as WSS4J checks
+        them): ``wsu:Created`` within ``wsse_max_age_s`` (past) / ``wsse_future_skew_s``
+        (future) of the wall clock — the client's clock, not the simulated business clock —
+        and a nonce never seen within that window. Nonces live in memory (a restart forgets
+        them, like a server's replay cache)."""
+        max_age = self.config.wsse_max_age_s
+        if not max_age:
+            return
+        if not nonce_b64 or not created:
+            raise auth_failed("A PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created")
+        try:
+            at = datetime.fromisoformat(created.strip())
+        except ValueError:
+            raise auth_failed("wsu:Created is not an xsd:dateTime") from None
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        age = wall_now - at.timestamp()
+        if age > max_age:
+            raise auth_failed("The message has expired: wsu:Created is older than "
+                              f"{max_age} s")
+        if -age > self.config.wsse_future_skew_s:
+            raise auth_failed("The message has expired: wsu:Created is in the future")
+        seen = self._nonces
+        for old, until in list(seen.items()):
+            if until < wall_now:
+                del seen[old]
+        if nonce_b64 in seen:
+            raise auth_failed("The UsernameToken nonce was already used (replayed message)")
+        seen[nonce_b64] = wall_now + max_age + self.config.wsse_future_skew_s
 
     def check_digest(self, user: str, digest: str, nonce_b64: str, created: str) -> bool:
         """WS-Security PasswordDigest: Base64(SHA-1(nonce + created + password))."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -75,14 +76,17 @@ def authenticate(request: Request, envelope: etree._Element, backend: LegacyErpB
         password = token.find(f"{{{WSSE}}}Password")
         if not user or password is None:
             raise auth_failed("UsernameToken needs Username and Password")
-        if (password.get("Type") or "").endswith("#PasswordDigest"):
-            ok = backend.check_digest(user, password.text or "",
-                                      token.findtext(f"{{{WSSE}}}Nonce") or "",
-                                      token.findtext(f"{{{WSU}}}Created") or "")
+        digest = (password.get("Type") or "").endswith("#PasswordDigest")
+        nonce = token.findtext(f"{{{WSSE}}}Nonce") or ""
+        created = token.findtext(f"{{{WSU}}}Created") or ""
+        if digest:
+            ok = backend.check_digest(user, password.text or "", nonce, created)
         else:
             ok = backend.check_password(user, password.text or "")
         if not ok:
             raise auth_failed()
+        if digest:  # a digest can be replayed verbatim: it must be fresh and used once
+            backend.accept_digest_token(nonce, created, time.time())
         return user
     basic = request.headers.get("authorization", "")
     if basic[:6].lower() == "basic ":

@@ -13,7 +13,9 @@ Simulator conventions worth knowing:
 - **Change events.** Salesforce pushes Change Data Capture over the streaming API (CometD /
   Pub/Sub); the simulator POSTs the same event JSON to ``change_event_urls`` and to URLs
   registered with ``POST /_sim/crm/subscriptions``, signed with the simulator's own scheme
-  ``X-Sfdc-Signature: base64(HMAC-SHA256(secret, body))``.
+  ``X-Sfdc-Timestamp: <unix seconds of the delivery attempt>`` and
+  ``X-Sfdc-Signature: base64(HMAC-SHA256(secret, "<timestamp>." + body))`` (re-signed per
+  attempt, so a receiver can refuse stale or replayed deliveries by the timestamp).
 """
 
 from __future__ import annotations
@@ -160,8 +162,11 @@ class SalesforceSimulator(Simulator):
         return SalesforceError(409, "INVALID_INPUT", f"Request in flight: {key}")
 
     def sign_webhook(self, body: bytes, secret: str, timestamp: int) -> dict[str, str]:
-        mac = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-        return {"X-Sfdc-Signature": base64.b64encode(mac).decode()}
+        """The timestamp is signed with the body (like Stripe's scheme): changing either
+        breaks the signature, so a receiver's replay window cannot be sidestepped."""
+        mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).digest()
+        return {"X-Sfdc-Timestamp": str(timestamp),
+                "X-Sfdc-Signature": base64.b64encode(mac).decode()}
 
     # -- OpenAPI -------------------------------------------------------------------------------
     def openapi_components(self) -> dict[str, Any]:
@@ -173,7 +178,7 @@ class SalesforceSimulator(Simulator):
     def openapi_paths(self) -> dict[str, Any]:
         return openapi.admin_paths()
 
-    # -- admin: change event subscriptions -----------------------------------------------------
+    # -- admin: session expiry, change event subscriptions --------------------------------------
     def extra_routes(self, kit: Kit) -> list[Any]:
         # fault_error has no request; it reads the usage header through the kit kept here
         self._kit = kit
@@ -208,7 +213,13 @@ class SalesforceSimulator(Simulator):
             kit.store.flush()
             return _json({"deleted": True})
 
+        async def expire_sessions(request: Request) -> Response:
+            ended = backend.expire_sessions()
+            kit.store.flush()
+            return _json({"expired": ended})
+
         return [
+            Route("/_sim/crm/sessions/expire", expire_sessions, methods=["POST"]),
             Route("/_sim/crm/subscriptions", list_subscriptions, methods=["GET"]),
             Route("/_sim/crm/subscriptions", subscribe, methods=["POST"]),
             Route("/_sim/crm/subscriptions/{subscription_id}", unsubscribe, methods=["DELETE"]),

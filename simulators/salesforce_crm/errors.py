@@ -54,8 +54,17 @@ def json_parser_error(message: str) -> SalesforceError:
     return SalesforceError(400, "JSON_PARSER_ERROR", message)
 
 
+class SessionError(SalesforceError):
+    """401 ``INVALID_SESSION_ID``: Salesforce sends ``[{"message", "errorCode"}]`` here, with
+    no ``fields`` (no record is involved), and ``WWW-Authenticate: Token``."""
+
+    def as_error(self) -> dict[str, Any]:
+        return {"message": self.message, "errorCode": self.error_code}
+
+
 def invalid_session() -> SalesforceError:
-    return SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+    return SessionError(401, "INVALID_SESSION_ID", "Session expired or invalid",
+                        headers={"WWW-Authenticate": "Token"})
 
 
 def request_limit_exceeded(retry_after_s: float | None = None) -> SalesforceError:

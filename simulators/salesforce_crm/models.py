@@ -158,6 +158,18 @@ class SalesforceBackend(Backend):
         doc = self.ctx.store.collection("sessions").get(token)
         return doc is not None and doc["expires_at"] > self.clock.now()
 
+    def expire_sessions(self) -> int:
+        """End every live session now (as an admin revoking them, or a password change):
+        the next call with one of their tokens answers 401 ``INVALID_SESSION_ID``."""
+        sessions = self.ctx.store.collection("sessions")
+        now = self.clock.now()
+        ended = 0
+        for token, doc in list(sessions.items()):
+            if doc["expires_at"] > now:
+                sessions.put(token, {**doc, "expires_at": now})
+                ended += 1
+        return ended
+
     # -- API usage --------------------------------------------------------------------------
     def _usage(self) -> dict[str, Any]:
         day = self.today().isoformat()

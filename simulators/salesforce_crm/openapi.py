@@ -340,9 +340,18 @@ def components() -> dict[str, Any]:
 
 
 def admin_paths() -> dict[str, Any]:
-    """The CRM-specific admin routes (change event subscriptions)."""
+    """The CRM-specific admin routes (session expiry, change event subscriptions)."""
     admin_err = _json(_ref("AdminError"), "Invalid request")
     return {
+        "/_sim/crm/sessions/expire": {
+            "post": {"tags": [ADMIN_TAG], "security": [],
+                     "summary": "Expire every live session now: the next call with one of "
+                                "their tokens gets 401 INVALID_SESSION_ID",
+                     "responses": {"200": _json({
+                         "type": "object", "required": ["expired"],
+                         "properties": {"expired": {"type": "integer", "minimum": 0}}},
+                         "How many sessions were ended")}},
+        },
         "/_sim/crm/subscriptions": {
             "get": {"tags": [ADMIN_TAG], "summary": "Change event subscriptions",
                     "security": [],
@@ -353,7 +362,8 @@ def admin_paths() -> dict[str, Any]:
                                                "Subscriptions")}},
             "post": {"tags": [ADMIN_TAG], "security": [],
                      "summary": "Subscribe a URL to Opportunity change events (Closed Won), "
-                                "signed X-Sfdc-Signature: base64(HMAC-SHA256(secret, body))",
+                                "signed X-Sfdc-Timestamp: <unix s> and X-Sfdc-Signature: "
+                                "base64(HMAC-SHA256(secret, \"<timestamp>.\" + body))",
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": _ref("SubscriptionRequest")}}},
                      "responses": {"201": _json(_ref("Subscription"), "Subscribed"),

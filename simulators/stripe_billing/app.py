@@ -22,6 +22,7 @@ from .errors import (
     InvalidRequestError,
     invalid_key,
     missing_key,
+    publishable_key,
 )
 from .models import StripeBackend
 from .routes import handler, operations
@@ -35,6 +36,10 @@ class Config(SimulatorConfig):
     port: Port = 8102
     api_keys: list[str] = Field(default_factory=lambda: ["sk_test_o2c_harness"],
                                 description="secret keys accepted (Bearer or Basic username)")
+    publishable_keys: list[str] = Field(
+        default_factory=lambda: ["pk_test_o2c_harness"],
+        description="publishable keys of the account: known, but refused on the secret-key "
+                    "API (401 secret_key_required, as Stripe answers)")
 
 
 class StripeSimulator(Simulator):
@@ -55,6 +60,7 @@ class StripeSimulator(Simulator):
         super().__init__(config)
         keys: list[str] = list(getattr(self.config, "api_keys", []))
         self._keys = set(keys)
+        self._publishable = set(getattr(self.config, "publishable_keys", []))
         # exact Authorization header values → key: the hot path is one dict lookup
         self._headers: dict[str, str] = {}
         for key in keys:
@@ -88,6 +94,8 @@ class StripeSimulator(Simulator):
             raise missing_key()
         if key in self._keys:
             return key
+        if key in self._publishable:
+            raise publishable_key()
         raise invalid_key(key)
 
     def fault_error(self, decision: FaultDecision) -> SimulatorError:

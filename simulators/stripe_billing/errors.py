@@ -112,6 +112,14 @@ def invalid_key(key: str) -> AuthenticationError:
                                code="api_key_invalid")
 
 
+def publishable_key() -> AuthenticationError:
+    """A publishable key (``pk_...``) on an endpoint that needs the secret key."""
+    return AuthenticationError(
+        "This API call cannot be made with a publishable API key. Please use a secret API "
+        "key. You can find a list of your API keys at "
+        "https://dashboard.stripe.com/account/apikeys.", code="secret_key_required")
+
+
 def state_error(message: str, code: str | None = None, param: str | None = None
                 ) -> InvalidRequestError:
     return InvalidRequestError(message, code=code, param=param)

@@ -76,8 +76,12 @@ def _replay_all_webhooks(scape: Landscape) -> int:
                 import base64
                 import hashlib
                 import hmac
+                import time
+                ts = str(int(time.time()))
+                headers["X-Sfdc-Timestamp"] = ts
                 headers["X-Sfdc-Signature"] = base64.b64encode(hmac.new(
-                    b"o2c-cdc-secret", body, hashlib.sha256).digest()).decode()
+                    b"o2c-cdc-secret", f"{ts}.".encode() + body, hashlib.sha256).digest()
+                ).decode()
             r = scape.layer.post(path, content=body, headers=headers)
             assert r.status_code == 200, (sim, r.status_code, r.text)
             replayed += 1

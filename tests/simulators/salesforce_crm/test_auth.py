@@ -70,7 +70,7 @@ def test_unknown_or_missing_token_is_an_expired_session(org: Org) -> None:
     with pytest.raises(SalesforceExpiredSession) as exc:
         sf.Account.describe()
     assert exc.value.content == [{"message": "Session expired or invalid",
-                                  "errorCode": "INVALID_SESSION_ID", "fields": []}]
+                                  "errorCode": "INVALID_SESSION_ID"}]
 
 
 def test_session_expires_on_the_simulator_clock(org: Org) -> None:

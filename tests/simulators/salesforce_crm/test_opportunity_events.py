@@ -71,7 +71,8 @@ def test_closed_won_emits_a_signed_change_event_and_a_fact(org: Org, sf: Salesfo
 
     first = wait_for(lambda: receiver.received and receiver.received[0])
     headers, body = first.headers, first.body
-    expected = base64.b64encode(hmac.new(b"whsec-crm", body, hashlib.sha256).digest()).decode()
+    signed = headers["x-sfdc-timestamp"].encode() + b"." + body
+    expected = base64.b64encode(hmac.new(b"whsec-crm", signed, hashlib.sha256).digest()).decode()
     assert headers["x-sfdc-signature"] == expected
     event = orjson.loads(body)
     header = event["payload"]["ChangeEventHeader"]
@@ -99,8 +100,9 @@ def test_change_event_urls_from_config_and_polling(tls: TLSFiles,
         sf.Opportunity.update(opp, {"StageName": "Closed Won"})
         body = wait_for(lambda: receiver.bodies() and receiver.bodies()[0])
         signature = receiver.received[0].headers["x-sfdc-signature"]
-        assert signature == base64.b64encode(hmac.new(config.change_event_secret.encode(), body,
-                                                      hashlib.sha256).digest()).decode()
+        signed = receiver.received[0].headers["x-sfdc-timestamp"].encode() + b"." + body
+        assert signature == base64.b64encode(hmac.new(config.change_event_secret.encode(),
+                                                      signed, hashlib.sha256).digest()).decode()
         polled = sf.query(f"SELECT Id, StageName FROM Opportunity "
                           f"WHERE LastModifiedDate > {since} AND IsWon = true")
         assert [r["Id"] for r in polled["records"]] == [opp]
