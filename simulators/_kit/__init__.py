@@ -19,6 +19,7 @@ from .data import LEGAL_SUFFIX, LOCALE_COUNTRY, make_faker, rng, vat_id
 from .facts import FactLog
 from .faults import PROFILES, FaultConfig, FaultDecision, FaultPlan, FaultRule, Latency
 from .http import JSONResponse, json_response
+from .prepared import PreparedJSONResponse, header_value
 from .server import PortInUseError, Served, ThreadedServer, bind, serve_all, serve_in_thread
 from .store import Collection, SQLiteStore, StateStore, open_store
 from .tls import TLSFiles, ensure_ca, ensure_server_cert
@@ -28,9 +29,9 @@ __all__ = [
     "LEGAL_SUFFIX", "LOCALE_COUNTRY", "PROFILES", "Backend", "BadImportRecord", "Call", "Clock",
     "Collection", "Delivery", "Endpoint", "FactLog", "FaultConfig", "FaultDecision", "FaultPlan",
     "FaultRule", "IdFactory", "ImportBatch", "ImportRequest", "JSONResponse", "Kit", "Latency",
-    "PortInUseError", "RetryPolicy", "SQLiteStore", "SeedRequest", "Served", "SimContext",
-    "Simulator", "SimulatorConfig", "SimulatorError", "StateStore", "TLSFiles", "ThreadedServer",
-    "UnknownImportKind", "WebhookDispatcher", "bind", "build_app", "ensure_ca",
-    "ensure_server_cert", "import_instant", "json_response", "make_faker", "open_store", "rng",
-    "serve_all", "serve_in_thread", "vat_id",
+    "PortInUseError", "PreparedJSONResponse", "RetryPolicy", "SQLiteStore", "SeedRequest",
+    "Served", "SimContext", "Simulator", "SimulatorConfig", "SimulatorError", "StateStore",
+    "TLSFiles", "ThreadedServer", "UnknownImportKind", "WebhookDispatcher", "bind", "build_app",
+    "ensure_ca", "ensure_server_cert", "header_value", "import_instant", "json_response",
+    "make_faker", "open_store", "rng", "serve_all", "serve_in_thread", "vat_id",
 ]

@@ -192,32 +192,15 @@ class Kit:
         self.backend.tick(self.ctx.clock.now())
         self.store.flush()
 
-    # -- the pipeline ----------------------------------------------------------------------
-    def wrap(self, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
-        sim = self.simulator
-        is_async = inspect.iscoroutinefunction(endpoint.handler)
-
-        async def run(request: Request) -> Response:
-            request.scope["o2c.route"] = endpoint.path
-            try:
-                return await self._run(request, endpoint, is_async)
-            except SimulatorError as err:
-                return err.to_response()
-            except Exception:
-                log.exception("%s: unhandled error on %s %s", sim.name, request.method,
-                              request.url.path)
-                return sim.internal_error().to_response()
-
-        return run
-
+    # -- the pipeline ---------------------------------------------------------------------
     def asgi(self, endpoint: Endpoint) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-        """``wrap`` as a plain ASGI app, the way ``build_app`` mounts it.
+        """An endpoint as the plain ASGI app ``build_app`` mounts.
 
         Starlette would wrap a function endpoint in a second exception-handling layer and
-        build the request itself; ``wrap`` already turns every exception into the vendor's
-        response, so the route gets this thinner adapter (same behaviour, less per request).
+        build the request itself; the adapter already turns every exception into the vendor's
+        response, so the route gets this thinner one (same behaviour, less per request).
         """
-        return _EndpointApp(self.wrap(endpoint))
+        return _EndpointApp(self, endpoint)
 
     async def _run(self, request: Request, endpoint: Endpoint, is_async: bool) -> Response:
         sim = self.simulator
@@ -244,9 +227,11 @@ class Kit:
         if idem_key is None:
             if decision.delay_s:
                 await asyncio.sleep(decision.delay_s)
-            response = await self._handle(request, endpoint, body, principal, is_async)
+            call = Call(request, body, principal, self.backend, sim)  # _handle, inlined
+            response = (await endpoint.handler(call)  # type: ignore[misc]
+                        if is_async else endpoint.handler(call))
             self.store.flush()
-            return response
+            return response  # type: ignore[return-value]
         return await self._idempotent(request, endpoint, body, principal, is_async, idem_key,
                                       decision)
 
@@ -305,16 +290,58 @@ class Kit:
 
 
 class _EndpointApp:
-    """An ASGI app (a class, so Starlette's Route mounts it as is) around a kit handler."""
+    """An ASGI app (a class, so Starlette's Route mounts it as is) around one endpoint: the
+    kit's pipeline, every exception rendered as the vendor's response."""
 
-    __slots__ = ("handle",)
+    __slots__ = ("endpoint", "is_async", "kit")
 
-    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
-        self.handle = handle
+    def __init__(self, kit: Kit, endpoint: Endpoint) -> None:
+        self.kit = kit
+        self.endpoint = endpoint
+        self.is_async = inspect.iscoroutinefunction(endpoint.handler)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.handle(Request(scope, receive, send))
+        scope["o2c.route"] = self.endpoint.path
+        request = Request(scope, receive, send)
+        try:
+            response = await self.kit._run(request, self.endpoint, self.is_async)
+        except SimulatorError as err:
+            response = err.to_response()
+        except Exception:
+            sim = self.kit.simulator
+            log.exception("%s: unhandled error on %s %s", sim.name, request.method,
+                          request.url.path)
+            response = sim.internal_error().to_response()
         await response(scope, receive, send)
+
+
+class KitStarlette(Starlette):
+    """Starlette, with a direct path for vendor requests.
+
+    A request that fully matches a vendor endpoint goes straight to the request journal and
+    the endpoint: every exception is already rendered by the endpoint, so Starlette's
+    server-error and exception middleware (and the router's own call) only cost time on it.
+    Everything else (admin API, 404, 405, redirects, lifespan) takes Starlette's full stack.
+    """
+
+    observer: ObserveMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        observer = self.observer
+        if (observer is not None and scope["type"] == "http"
+                and not scope["path"].startswith("/_sim/")
+                and len(self.user_middleware) == 1):  # the observer alone: nothing skipped
+            router = self.router
+            if isinstance(router, IndexedRouter):
+                scope["app"] = self
+                scope["router"] = router
+                endpoint = getattr(router.full_match(scope), "app", None)
+                if isinstance(endpoint, _EndpointApp):
+                    await observer.observe(endpoint, scope, receive, send)
+                    return
+                for key in ("route", "path_params", "endpoint"):  # as if never matched
+                    scope.pop(key, None)
+        await super().__call__(scope, receive, send)
 
 
 _NO_FAULT = FaultDecision()  # read-only: what decide() returns when no rule applies
@@ -391,13 +418,16 @@ def build_app(simulator: Simulator) -> Starlette:
             return response
         return simulator.not_found(request).to_response()
 
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error})
+    app = KitStarlette(routes=routes, lifespan=lifespan,
+                       exception_handlers={HTTPException: http_error})
     # same routes and lifespan as Starlette's own router, tried in a cheaper order
     app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.kit = kit
     app.add_middleware(ObserveMiddleware, journal=kit.journal, metrics=kit.metrics,
                        clock=kit.ctx.clock)
+    # the same journal and metrics on the direct path of vendor requests
+    app.observer = ObserveMiddleware(app.router, journal=kit.journal, metrics=kit.metrics,
+                                     clock=kit.ctx.clock)
     return app
 
 

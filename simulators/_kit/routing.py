@@ -3,9 +3,9 @@
 Starlette tries every route's regex in order until one matches, so a simulator with ~80
 routes paid for ~35 regex matches on ``GET /v1/invoices/{id}`` and ~80 on every
 ``/_sim/await`` long-poll. This router first tries only the routes that can match the
-request's first two path segments (plus routes it cannot index), in their original order,
-and falls back to Starlette's full scan when none of them matches fully, so 404, 405 and
-trailing-slash redirects behave exactly as before.
+request's first two path segments and serve its method (plus routes it cannot index), in
+their original order, and falls back to Starlette's full scan when none of them matches
+fully, so 404, 405 and trailing-slash redirects behave exactly as before.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ class IndexedRouter(Router):
         self._indexed: tuple[int, int] | None = None  # (id, length) of the indexed list
         self._by_key: dict[str, list[BaseRoute]] = {}
         self._unkeyed: list[BaseRoute] = []
+        # (method, key) → the routes of ``_by_key[key]`` that can match ``method`` fully: a
+        # route of another method only ever matches partially (a 405 decided by the fallback)
+        self._by_method: dict[tuple[str, str | None], list[BaseRoute]] = {}
 
     def _index(self) -> None:
         by_key: dict[str, list[BaseRoute]] = {}
@@ -52,24 +55,45 @@ class IndexedRouter(Router):
             else:
                 by_key.setdefault(key, list(unkeyed)).append(route)
         self._by_key, self._unkeyed = by_key, unkeyed
+        self._by_method = {}
         self._indexed = (id(self.routes), len(self.routes))
 
-    def candidates(self, route_path: str) -> list[BaseRoute]:
+    def candidates(self, route_path: str, method: str | None = None) -> list[BaseRoute]:
+        """The routes that may match ``route_path`` fully (for ``method`` when given)."""
         # routes are only ever appended to (add_route, mount): re-index when the list grew
         if self._indexed != (id(self.routes), len(self.routes)):
             self._index()
-        return self._by_key.get(_path_key(route_path), self._unkeyed)
+        key: str | None = _path_key(route_path)
+        if key not in self._by_key:
+            key = None  # every unindexed path has the same candidates (bounded cache)
+        if method is None:
+            return self._unkeyed if key is None else self._by_key[key]
+        found = self._by_method.get((method, key))
+        if found is None:
+            found = [r for r in (self._unkeyed if key is None else self._by_key[key])
+                     if not isinstance(r, Route) or r.methods is None or method in r.methods]
+            if len(self._by_method) < 1024:  # methods are client-chosen tokens: stay bounded
+                self._by_method[(method, key)] = found
+        return found
+
+    def full_match(self, scope: Scope) -> BaseRoute | None:
+        """The route Starlette would hand this http request to, with ``scope`` updated as
+        Starlette's router updates it; None when no candidate matches fully."""
+        for route in self.candidates(get_route_path(scope), scope["method"]):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child_scope)
+                return route
+        return None
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if "router" not in scope:
                 scope["router"] = self
-            for route in self.candidates(get_route_path(scope)):
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    scope["route"] = route
-                    scope.update(child_scope)
-                    await route.handle(scope, receive, send)
-                    return
+            route = self.full_match(scope)
+            if route is not None:
+                await route.handle(scope, receive, send)
+                return
         # no full match among the candidates (or not http): Starlette's own logic decides
         await super().app(scope, receive, send)

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from starlette.responses import Response
 
-from simulators._kit import Call, json_response
+from simulators._kit import Call, PreparedJSONResponse, header_value
 
 from . import params as P
 from .errors import API_VERSION, request_id
@@ -345,6 +346,9 @@ def _invoice_filter(p: P.InvoiceList) -> Callable[[Doc], bool]:
     return keep
 
 
+_VERSION = API_VERSION.encode()
+
+
 def handler(op: Operation) -> Callable[[Call], Response]:
     """The Starlette-facing handler of one operation."""
     model = op.params
@@ -356,17 +360,21 @@ def handler(op: Operation) -> Callable[[Call], Response]:
         blank = None
 
     def handle(call: Call) -> Response:
+        scope = call.request.scope
         if from_query:
-            raw = call.request.scope["query_string"].decode("latin-1")
+            raw = scope["query_string"].decode("latin-1")
         else:
             raw = call.body.decode("utf-8", "replace")
         p = blank if not raw and blank is not None else parse(model, decode(raw))
         backend: StripeBackend = call.backend
-        result = backend.render(action(backend, call.request.path_params, p))
+        result = backend.render(action(backend, scope.get("path_params", {}), p))
         if p.expand:  # type: ignore[attr-defined]
             result = backend.expand(result, p.expand)  # type: ignore[attr-defined]
-        version = call.request.headers.get("stripe-version") or API_VERSION
-        return json_response(result, 200, {"Request-Id": request_id(),
-                                           "Stripe-Version": version})
+        # what json_response(result, 200, {"Request-Id": ..., "Stripe-Version": ...}) sends,
+        # built without Starlette's generic header handling (the hot path of every call)
+        return PreparedJSONResponse(
+            orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS), 200,
+            [(b"request-id", request_id().encode()),
+             (b"stripe-version", header_value(scope, b"stripe-version") or _VERSION)])
 
     return handle

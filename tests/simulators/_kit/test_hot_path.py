@@ -26,10 +26,12 @@ from simulators._kit import (
     FaultDecision,
     IdFactory,
     JSONResponse,
+    PreparedJSONResponse,
     Simulator,
     SimulatorError,
     StateStore,
     build_app,
+    header_value,
     json_response,
     serve_in_thread,
 )
@@ -140,7 +142,8 @@ def test_metrics_registry_is_the_kits() -> None:
 def _chosen(router: Any, method: str, path: str) -> tuple[str, Any]:
     """What a router does with a request: the route it hands it to, or its fallback."""
     scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
-    candidates = router.candidates(path) if hasattr(router, "candidates") else router.routes
+    candidates = (router.candidates(path, method) if hasattr(router, "candidates")
+                  else router.routes)
     for route in candidates:
         match, _ = route.matches(scope)
         if match is Match.FULL:
@@ -205,3 +208,64 @@ def test_json_headers_are_starlettes(status: int, headers: dict[str, str] | None
     theirs = StarlettesJSON(ours.body, status, headers, media_type)
     assert ours.raw_headers == theirs.raw_headers
     assert ours.body == orjson.dumps(content)
+
+
+@pytest.mark.parametrize("status", [200, 201, 204, 304, 404, 500])
+@pytest.mark.parametrize("headers", [{}, {"Request-Id": "req_1", "Stripe-Version": "v"},
+                                     {"X-A": "1", "x-a": "2"}])
+def test_prepared_json_is_json_response(status: int, headers: dict[str, str]) -> None:
+    """Pre-serialized bytes and wire-form headers give the response json_response gives."""
+    content = {"id": "cus_1", "name": "Jenny Rosen", "ü": [1, 2]}
+    want = json_response(content, status, headers)
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    got = PreparedJSONResponse(orjson.dumps(content), status, raw)
+    assert (got.status_code, got.body, got.raw_headers, got.media_type) == \
+        (want.status_code, want.body, want.raw_headers, want.media_type)
+    assert dict(got.headers) == dict(want.headers)
+
+
+def test_header_value_is_the_first_as_starlette_finds_it() -> None:
+    scope = {"type": "http", "headers": [(b"stripe-version", b"a"), (b"x", b""),
+                                         (b"stripe-version", b"b")]}
+    request = Request(scope)
+    for name in ("stripe-version", "x", "missing"):
+        value = header_value(scope, name.encode())
+        assert (None if value is None else value.decode("latin-1")) == request.headers.get(name)
+
+
+def test_vendor_requests_take_the_direct_path_and_the_rest_starlettes(
+        echo: httpx.Client) -> None:
+    """A fully matched vendor request skips Starlette's middleware; errors, admin calls and
+    unknown routes still get it, and every vendor request is journaled either way."""
+    assert echo.get("/echo/7?x=1", headers=AUTH).json() == {"body": "", "path": {"id": "7"}}
+    assert echo.get("/echo/7/").status_code in (307, 404)  # Starlette's redirect or 404
+    assert echo.get("/boom", headers=AUTH).json() == {"error": "internal"}
+    assert echo.patch("/echo/7", headers=AUTH).json() == {"error": "no_route"}
+    assert echo.get("/_sim/journal").status_code == 200
+    entries = echo.get("/_sim/journal", params={"limit": 10}).json()["data"]
+    assert [(e["method"], e["path"], e["route"], e["status"]) for e in entries][:3] == [
+        ("GET", "/echo/7", "/echo/{id}", 200), ("GET", "/echo/7/", "unmatched",
+                                                 entries[1]["status"]),
+        ("GET", "/boom", "/boom", 500)]
+    assert entries[0]["query"] == "x=1"
+    assert entries[-1]["method"] == "PATCH" and entries[-1]["route"] == "unmatched"
+
+
+def test_direct_path_is_off_when_more_middleware_is_added() -> None:
+    """Middleware a user adds runs on every vendor request: the direct path steps aside."""
+    seen: list[str] = []
+
+    class Spy:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                seen.append(scope["path"])
+            await self.app(scope, receive, send)
+
+    app = build_app(EchoSimulator())
+    app.add_middleware(Spy)
+    with serve_in_thread(app) as server, httpx.Client(base_url=server.url) as client:
+        assert client.get("/echo/1", headers=AUTH).status_code == 200
+    assert seen == ["/echo/1"]
