@@ -15,13 +15,21 @@ from typing import Any
 
 from sqlalchemy import select
 
-from harness.canonical import INVOICE_TRANSITIONS, InvoiceStatus, transition
+from harness.canonical import (
+    INVOICE_TRANSITIONS,
+    InvoiceStatus,
+    OnboardingStatus,
+    PaymentStatus,
+    transition,
+)
 
 from . import correlation, records
 from .adapters.http import AdapterError
 from .db.reliability_tables import DeadLetter, DeadLetterReplay
-from .db.tables import ErpPosting, ExceptionRecord, InvoiceRow, utcnow
+from .db.tables import CustomerRow, ErpPosting, ExceptionRecord, InvoiceRow, PaymentRow, utcnow
 from .flows.month_end import post_invoice
+from .flows.onboarding import OnboardingError, resume_onboarding
+from .flows.payments import apply_buffered
 from .observability import get_logger
 from .retry_policy import PARKED_KINDS, PERMANENT_KINDS
 from .services import Services
@@ -67,6 +75,21 @@ def collect(services: Services) -> int:
 
 
 def _payload(session: Any, operation: str, key: str) -> dict[str, Any]:
+    if operation == "customer.onboard":
+        customer = session.get(CustomerRow, key)
+        if customer is None:
+            return {"customer_id": key}
+        return {"customer_id": key, "crm_account_id": customer.crm_account_id,
+                "name": customer.name, "legal_entity": customer.legal_entity,
+                "country": customer.country, "currency": customer.currency,
+                "address": customer.address, "status": customer.status}
+    if operation == "payment.apply":
+        payments = list(session.scalars(select(PaymentRow).where(
+            PaymentRow.merchant_reference == key).order_by(PaymentRow.id)))
+        return {"billing_invoice_id": key, "payments": [
+            {"psp_reference": p.psp_reference, "amount": p.amount, "currency": p.currency,
+             "status": p.status, "billing_paid": p.billing_paid,
+             "erp_clearing_document": p.erp_clearing_document} for p in payments]}
     if operation != "erp.post_invoice":
         return {}
     row = session.scalar(select(InvoiceRow).where(InvoiceRow.billing_invoice_id == key))
@@ -114,6 +137,10 @@ async def replay(services: Services, letter_id: int, actor: str) -> DeadLetter:
 
 
 async def _run(services: Services, operation: str, key: str, actor: str) -> tuple[str, str]:
+    if operation == "customer.onboard":
+        return await _run_onboarding(services, key)
+    if operation == "payment.apply":
+        return await _run_payments(services, key)
     if operation != "erp.post_invoice":
         return "failed", f"no replay for operation {operation}"
     with services.db.session() as session:
@@ -130,6 +157,44 @@ async def _run(services: Services, operation: str, key: str, actor: str) -> tupl
     if status == "rejected":
         return "failed", "the ERP rejected it again"
     return "handed_over", f"posting {status}: retried by the sweep"
+
+
+def _rejected_again(services: Services, key: str, operation: str) -> bool:
+    kinds = [k for k, op in PERMANENT_KINDS.items() if op == operation]
+    with services.db.session() as session:
+        return session.scalar(select(ExceptionRecord.id).where(
+            ExceptionRecord.business_key == key, ExceptionRecord.kind.in_(kinds),
+            ExceptionRecord.resolved.is_(False)).limit(1)) is not None
+
+
+async def _run_onboarding(services: Services, customer_id: str) -> tuple[str, str]:
+    try:
+        await resume_onboarding(services, customer_id)
+    except OnboardingError as err:
+        if _rejected_again(services, customer_id, "customer.onboard"):
+            return "failed", f"rejected again: {err}"[:500]
+        return "handed_over", f"{err}: resumed by the sweep"[:500]
+    with services.db.session() as session:
+        row = session.get(CustomerRow, customer_id)
+        status = row.status if row else "missing"
+    if status == OnboardingStatus.ONBOARDED.value:
+        return "replayed", "customer onboarded"
+    return "handed_over", f"customer {status}: resumed by the sweep"
+
+
+async def _run_payments(services: Services, billing_invoice_id: str) -> tuple[str, str]:
+    await apply_buffered(services, billing_invoice_id)
+    with services.db.session() as session:
+        payments = list(session.execute(select(PaymentRow.psp_reference, PaymentRow.status)
+                                        .where(PaymentRow.merchant_reference ==
+                                               billing_invoice_id)))
+    if _rejected_again(services, billing_invoice_id, "payment.apply"):
+        return "failed", "the payment was rejected again"
+    open_ = [psp for psp, status in payments if status != PaymentStatus.APPLIED.value]
+    if payments and not open_:
+        return "replayed", f"applied {', '.join(psp for psp, _ in payments)}"
+    return "handed_over", f"payments not applied yet ({', '.join(open_) or 'none'}): " \
+                          "retried by the sweep"
 
 
 async def replay_all(services: Services, reason: str, actor: str) -> list[DeadLetter]:

@@ -19,9 +19,14 @@ from .adapters.http import InDoubt, TransientError, VendorError, is_transient_st
 
 Failure = Literal["transient", "in_doubt", "permanent"]
 
-# exception kinds (``records.exception``) that are permanent, and what a replay re-runs
+# exception kinds (``records.exception``) that are permanent, and what a replay re-runs:
+# every flow files its vendor refusals under a ``*_rejected`` kind, never retried unchanged
 PERMANENT_KINDS: dict[str, str] = {
     "erp_posting_rejected": "erp.post_invoice",
+    "tax_address_rejected": "customer.onboard",
+    "billing_customer_rejected": "customer.onboard",
+    "erp_customer_rejected": "customer.onboard",
+    "payment_rejected": "payment.apply",
 }
 # parked transient failures a sweep retries by itself (kind → operation)
 PARKED_KINDS: dict[str, str] = {
@@ -40,9 +45,16 @@ def classify(exc: BaseException) -> Failure:
     return "permanent"
 
 
+def failure_kind(exc: BaseException, transient_kind: str, rejected_kind: str) -> str:
+    """The exception kind a flow files: ``rejected_kind`` (the DLQ) for a permanent failure,
+    ``transient_kind`` (retried by a sweep) otherwise."""
+    return rejected_kind if classify(exc) == "permanent" else transient_kind
+
+
 def operation_for(kind: str) -> str | None:
     """The replay operation of a DLQ-bound exception kind (None: not a dead letter)."""
     return PERMANENT_KINDS.get(kind)
 
 
-__all__ = ["PARKED_KINDS", "PERMANENT_KINDS", "Failure", "classify", "operation_for"]
+__all__ = ["PARKED_KINDS", "PERMANENT_KINDS", "Failure", "classify", "failure_kind",
+           "operation_for"]

@@ -374,9 +374,9 @@ async def _post_once(services: Services, billing_invoice_id: str) -> None:
             target, erp_customer = await ensure_erp_customer(services, customer_id,
                                                              finalized_at)
         except (OnboardingError, RoutingError) as err:
-            async with services.unit() as session:
-                records.exception(session, billing_invoice_id, "erp_customer_missing",
-                                  "integration", str(err))
+            async with services.unit() as session:  # once, not once per sweep
+                _flag(session, billing_invoice_id, "erp_customer_missing", "integration",
+                      str(err))
             return
         await _post(services, billing_invoice_id, target.erp, target.company_code,
                     erp_customer, finalized_at)

@@ -25,8 +25,9 @@ from .. import correlation, records
 from ..adapters.http import AdapterError, VendorError
 from ..adapters.legacy_erp import customer_number_for
 from ..codes import XML_TEXT, CountryCode, CurrencyCode
-from ..db.tables import CustomerRow, utcnow
+from ..db.tables import CustomerRow, ExceptionRecord, utcnow
 from ..observability import get_logger
+from ..retry_policy import failure_kind
 from ..routing import Route, route
 from ..services import Services
 
@@ -147,7 +148,8 @@ async def _resolve_tax_address(services: Services, customer_id: str) -> None:
         resolved = await services.adapters.tax.resolve_address(address)
     except AdapterError as err:
         async with services.unit() as session:
-            records.exception(session, customer_id, "tax_address_check_failed", "tax", str(err))
+            records.exception(session, customer_id, failure_kind(
+                err, "tax_address_check_failed", "tax_address_rejected"), "tax", str(err))
         raise OnboardingError(customer_id, "tax address resolution", err) from err
     validated = (resolved.get("validatedAddresses") or [None])[0]
     quality = resolved.get("resolutionQuality")
@@ -193,8 +195,9 @@ async def _create_in_billing(services: Services, customer_id: str) -> None:
                      "state": address.get("region"), "country": address.get("country")})
     except AdapterError as err:
         async with services.unit() as session:
-            records.exception(session, customer_id, "billing_customer_failed", "billing",
-                              str(err))
+            records.exception(session, customer_id, failure_kind(
+                err, "billing_customer_failed", "billing_customer_rejected"), "billing",
+                str(err))
         raise OnboardingError(customer_id, "billing customer", err) from err
     async with services.unit() as session:
         records.link(session, "customer", customer_id, "billing", created["id"])
@@ -224,6 +227,14 @@ async def _ensure_erp_customer(services: Services, customer_id: str, at: datetim
                     "tax_id": row.tax_id, "crm": row.crm_account_id, "currency": row.currency}
     if known:
         return target, known
+    with services.db.session() as session:
+        refused = session.scalar(select(ExceptionRecord.message).where(
+            ExceptionRecord.business_key == customer_id,
+            ExceptionRecord.kind == "erp_customer_rejected",
+            ExceptionRecord.resolved.is_(False)).limit(1))
+    if refused is not None:  # refused for good: not retried unchanged, replayed from the DLQ
+        raise OnboardingError(customer_id, f"{target.erp} customer", VendorError(
+            target.erp, 409, "rejected", f"waiting for a DLQ replay: {refused[:200]}"))
     try:
         if target.erp == "cloud_erp":
             number = await services.adapters.cloud_erp.ensure_customer(
@@ -238,7 +249,8 @@ async def _ensure_erp_customer(services: Services, customer_id: str, at: datetim
                 company_code=target.company_code)
     except AdapterError as err:
         async with services.unit() as session:
-            records.exception(session, customer_id, "erp_customer_failed", target.erp, str(err))
+            records.exception(session, customer_id, failure_kind(
+                err, "erp_customer_failed", "erp_customer_rejected"), target.erp, str(err))
         raise OnboardingError(customer_id, f"{target.erp} customer", err) from err
     async with services.unit() as session:
         records.link(session, "customer", customer_id, target.erp, number, target.company_code)

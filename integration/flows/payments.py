@@ -23,8 +23,9 @@ from harness.canonical import (
 from .. import correlation, records
 from ..adapters.http import AdapterError, VendorError
 from ..adapters.money import text
-from ..db.tables import InvoiceRow, PaymentRow, utcnow
+from ..db.tables import ExceptionRecord, InvoiceRow, PaymentRow, utcnow
 from ..observability import get_logger
+from ..retry_policy import failure_kind
 from ..services import Services
 
 log = get_logger("integration.payments")
@@ -121,6 +122,11 @@ async def _apply_once(services: Services, psp: str) -> None:
             InvoiceRow.billing_invoice_id == payment.merchant_reference))
         if invoice is None or invoice.status != InvoiceStatus.POSTED.value:
             return
+        if session.scalar(select(ExceptionRecord.id).where(
+                ExceptionRecord.business_key == invoice.billing_invoice_id,
+                ExceptionRecord.kind == "payment_rejected",
+                ExceptionRecord.resolved.is_(False)).limit(1)) is not None:
+            return  # refused for good: waits for a DLQ replay, not retried unchanged
         erp_customer = records.external_id(session, "customer", invoice.customer_id,
                                            invoice.erp or "", invoice.company_code or "")
         snap: dict[str, Any] = {"invoice": invoice.billing_invoice_id, "erp": invoice.erp,
@@ -134,7 +140,7 @@ async def _apply_once(services: Services, psp: str) -> None:
         try:
             await _apply(services, psp, snap, erp_customer)
         except AdapterError as err:
-            kind = "payment_rejected" if isinstance(err, VendorError) else "payment_delayed"
+            kind = failure_kind(err, "payment_delayed", "payment_rejected")
             async with services.unit() as session:
                 records.exception(session, snap["invoice"], kind, err.system, str(err))
 
