@@ -32,6 +32,7 @@ import simulators
 from simulators._kit import PROFILES, FaultConfig, FaultRule, SimulatorConfig
 
 from .errors import ConfigError
+from .layer_tls import LayerTlsSettings
 
 DEFAULT_CONFIG_FILE = Path("harness.toml")
 
@@ -67,6 +68,9 @@ class IntegrationSettings(BaseModel):
                                   "RabbitMQ (amqp://user:pass@host:5672/); none: in-process")
     bus_exchange: str = Field(default="o2c.events", min_length=1, max_length=200,
                               description="the layer's topic exchange on bus_url")
+    tls: LayerTlsSettings = Field(default_factory=LayerTlsSettings,
+                                  description="optional (mutual) TLS between the harness and "
+                                              "the layer (harness.layer_tls)")
 
 
 class LatencySla(BaseModel):

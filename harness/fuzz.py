@@ -266,9 +266,10 @@ class _AdminGuard:
     After a call that changes how every later request is answered — fault rules set, a
     snapshot restored (arbitrary documents would break later vendor calls: that is the
     snapshot's contract, not a vendor bug), a reset (re-installs the configured faults), a
-    clock jump or ``/_sim/crm/sessions/expire`` (end the CRM's sessions) — the simulator goes back to a clean state and the
-    credentials are re-fetched. Inputs that only cost time are capped before the call: a
-    long-poll ``timeout`` (up to 300 s by contract) and a seed ``size`` (up to 100 000).
+    clock jump or ``/_sim/crm/sessions/expire`` (end the CRM's sessions) — the simulator goes
+    back to a clean state and the credentials are re-fetched. Inputs that only cost time are
+    capped before the call: a long-poll ``timeout`` (up to 300 s by contract) and a seed
+    ``size`` (up to 100 000).
     """
 
     admin: ClientFactory

@@ -11,10 +11,11 @@ from rich.console import Console
 
 import simulators
 from simulators._kit import PortInUseError as _KitPortInUse
-from simulators._kit import Served, bind, serve_all
+from simulators._kit import bind, serve_all
 from simulators._kit.server import run_async
 
 from . import landscape as ls
+from . import layer_tls
 from .config import load_settings
 from .errors import LandscapeError, PortInUseError
 
@@ -49,7 +50,7 @@ def serve(
         raise PortInUseError(f"port {port} (integration layer) on {settings.host} is in use",
                              "is `harness up` already serving the layer?") from None
     layer = LayerSettings.model_validate(ls.integration_settings(settings, urls))
-    served = Served("integration", create_app(layer), sock)
+    served = layer_tls.served(settings, "integration", create_app(layer), sock)
     out.print(f"integration layer on {served.url} (simulators: "
               f"{'running landscape' if running else 'configured ports'}); Ctrl-C to stop")
     run_async(serve_all([served], log_level=settings.log_level))

@@ -26,6 +26,7 @@ import simulators
 from simulators._kit import PortInUseError as _KitPortInUse
 from simulators._kit import Served, ThreadedServer, bind, build_app, ensure_server_cert
 
+from . import layer_tls
 from .config import HarnessSettings
 from .errors import LandscapeError, PortInUseError
 
@@ -289,7 +290,7 @@ def bind_integration(settings: HarnessSettings, served: Sequence[Served]) -> lis
         for suffix in ("", "-wal", "-shm"):
             Path(f"{_layer_db(settings)}{suffix}").unlink(missing_ok=True)
     layer = LayerSettings.model_validate(integration_settings(settings, urls))
-    return [Served("integration", create_app(layer), sock)]
+    return [layer_tls.served(settings, "integration", create_app(layer), sock)]
 
 
 def _persistent(settings: HarnessSettings) -> bool:

@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .tls_settings import TlsSettings
+
 ErpName = Literal["cloud_erp", "legacy_erp"]
 
 
@@ -180,3 +182,5 @@ class Settings(BaseSettings):
         _AMQP_URL.validate_python(value)
         return value
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings,
+                             description="HTTPS and optional mutual TLS of the layer's listener")

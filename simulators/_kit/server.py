@@ -9,10 +9,12 @@ import contextlib
 import errno
 import signal
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import uvicorn
@@ -59,10 +61,14 @@ def bind(host: str, port: int) -> socket.socket:
 
 @dataclass
 class Served:
+    """One app on its bound socket; HTTPS with ``tls``; with ``client_ca`` too, mutual TLS:
+    the TLS handshake fails for a client without a certificate issued by that CA."""
+
     name: str
     app: Any
     sock: socket.socket
     tls: TLSFiles | None = None
+    client_ca: Path | None = None
 
     @property
     def port(self) -> int:
@@ -92,8 +98,18 @@ def _server(served: Served, log_level: str) -> uvicorn.Server:
         timeout_graceful_shutdown=3,
         ssl_certfile=str(served.tls.cert) if served.tls else None,
         ssl_keyfile=str(served.tls.key) if served.tls else None,
+        **_mutual_tls(served),
     )
     return _Server(config)
+
+
+def _mutual_tls(served: Served) -> dict[str, Any]:
+    """uvicorn's options for client certificates: required, and verified against the CA."""
+    if served.client_ca is None:
+        return {}
+    if served.tls is None:
+        raise ValueError(f"{served.name}: client certificates need TLS (a server certificate)")
+    return {"ssl_ca_certs": str(served.client_ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
 
 
 async def serve_all(services: Sequence[Served], log_level: str = "warning",

@@ -1,6 +1,8 @@
 """A local certificate authority the harness generates once and keeps, and server
 certificates it issues (SANs 127.0.0.1, ::1, localhost) so simulators can serve HTTPS to SDKs
 that insist on ``https://``. Point ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE`` at the CA file.
+It also issues client certificates (``ensure_client_cert``) for mutual TLS between the harness
+and the integration layer.
 """
 
 from __future__ import annotations
@@ -107,3 +109,36 @@ def ensure_server_cert(directory: Path) -> TLSFiles:
     _write_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return TLSFiles(ca_cert_path, cert_path, key_path)
+
+
+def ensure_client_cert(directory: Path, name: str = "o2c-harness") -> tuple[Path, Path]:
+    """A client certificate (extended key usage clientAuth, CN ``name``) from the CA in
+    ``directory``, created when missing or expiring: ``(cert, key)`` paths."""
+    ca_cert_path, ca_key_path = ensure_ca(directory)
+    stem = "client-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}-key.pem"
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    if cert_path.exists() and key_path.exists():
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        if _still_valid(cert) and cert.issuer == ca_cert.subject:
+            return cert_path, key_path
+    ca_key = _load_key(ca_key_path)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "o2c-harness"),
+                                 x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=825))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
