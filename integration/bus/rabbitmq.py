@@ -31,8 +31,10 @@ log = get_logger("integration.bus")
 class RabbitPublisher:
     def __init__(self, url: str, exchange: str,
                  subscribers: list[Callable[[Event], Awaitable[None]]] | None = None,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0,
+                 connection_name: str = "o2c-integration-layer") -> None:
         self.url = url
+        self.connection_name = connection_name  # shown by the broker (rabbitmqctl, UI)
         self.exchange_name = exchange
         self.timeout_s = timeout_s
         self.subscribers = subscribers or []  # in-process subscribers also see each event
@@ -46,7 +48,9 @@ class RabbitPublisher:
                 and not self._connection.is_closed:
             return self._exchange
         await self._drop()
-        connection = await aio_pika.connect(self.url, timeout=self.timeout_s)
+        connection = await aio_pika.connect(
+            self.url, timeout=self.timeout_s,
+            client_properties={"connection_name": self.connection_name})
         try:
             channel = await connection.channel(publisher_confirms=True)
             exchange = await declare_topology(channel, self.exchange_name)

@@ -2,15 +2,18 @@
 committed; the relay publishes in order per business key, holds a key back when its event
 cannot be published, and publishes what a killed process left behind. The same tests run on
 PostgreSQL when 127.0.0.1:5432 answers. The RabbitMQ path delivers every event although its
-connection is cut mid-run (through a TCP proxy; skipped when no broker answers)."""
+connection is cut mid-run, on the wire (a TCP proxy) and by the broker (``rabbitmqctl
+close_connection``); skipped with the reason when no broker answers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -179,78 +182,69 @@ class CuttableProxy:
             self.server.close()
 
 
-@pytest.mark.skipif(not _broker_answers(),
-                    reason="RabbitMQ not reachable on 127.0.0.1:5672 (amqp://guest:guest@)")
-def test_rabbitmq_delivers_every_event_when_the_connection_is_cut(tmp_path: Path) -> None:
+NO_BROKER = "RabbitMQ not reachable on 127.0.0.1:5672 (amqp://guest:guest@)"
+CUT_AFTER = (20, 40)  # published events after which the broker connection dies
+
+
+async def _relay_through_cuts(db: Database, ids: list[str], exchange: str, url: str,
+                              connection_name: str,
+                              cut: Callable[[], Awaitable[None]]) -> tuple[list[str], int]:
+    """Relay the outbox to the broker, cutting the connection after each of CUT_AFTER
+    publications; returns the event ids a consumer received and the dead-lettered count."""
     import aio_pika
 
-    from integration.bus.rabbitmq import RabbitPublisher, event_from_message
+    from integration.bus.rabbitmq import RabbitPublisher, declare_topology, event_from_message
 
-    db = Database(f"sqlite:///{tmp_path / 'outbox.db'}")
-    db.migrate()
-    bus = EventBus()
-    ids = [_emit(db, bus, f"cus_{n % 7}", n) for n in range(60)]
-    exchange = f"o2c.test.{uuid.uuid4().hex[:10]}"
+    publisher = RabbitPublisher(url, exchange, timeout_s=5, connection_name=connection_name)
+    published = 0
+    real_publish = publisher.publish
 
-    async def run() -> tuple[list[str], int, int]:
-        proxy = CuttableProxy()
-        port = await proxy.start()
-        publisher = RabbitPublisher(f"amqp://guest:guest@127.0.0.1:{port}/", exchange,
-                                    timeout_s=5)
-        published = 0
-        real_publish = publisher.publish
+    async def publish_then_cut(event: Event) -> None:
+        nonlocal published
+        await real_publish(event)
+        published += 1
+        if published in CUT_AFTER:
+            await cut()
 
-        async def publish_then_cut(event: Event) -> None:
-            nonlocal published
-            await real_publish(event)
-            published += 1
-            if published in (20, 40):  # the broker connection dies mid-run, twice
-                proxy.cut()
-
-        publisher.publish = publish_then_cut  # type: ignore[method-assign]
-        relay = OutboxRelay(db, publisher, batch=25)
-        consumer = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
-        try:
-            channel = await consumer.channel()
-            from integration.bus.rabbitmq import declare_topology
-
-            await declare_topology(channel, exchange)
-            queue = await channel.get_queue(f"{exchange}.all")
-            dead = await channel.get_queue(f"{exchange}.dead")  # the DLX queue exists
-            received: list[str] = []
-            got_all = asyncio.Event()
-
-            async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-                async with message.process():
-                    event = event_from_message(message.body)
-                    assert event.id == message.message_id
-                    received.append(event.id)
-                    if set(ids) <= set(received):
-                        got_all.set()
-
-            await queue.consume(on_message)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 60
-            while relay.pending() and loop.time() < deadline:
-                await relay.flush()
-            assert relay.pending() == 0, "the relay did not drain the outbox"
-            await asyncio.wait_for(got_all.wait(), timeout=30)
-            dead_count = (await dead.declare()).message_count or 0
-            for name in (f"{exchange}.all", f"{exchange}.dead"):
-                await channel.queue_delete(name)
-            for name in (exchange, f"{exchange}.dlx"):
-                await channel.exchange_delete(name)
-            return received, proxy.cuts, dead_count
-        finally:
-            await publisher.aclose()
-            await consumer.close()
-            await proxy.stop()
-
+    publisher.publish = publish_then_cut  # type: ignore[method-assign]
+    relay = OutboxRelay(db, publisher, batch=25)
+    consumer = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
     try:
-        received, cuts, dead = asyncio.run(run())
+        channel = await consumer.channel()
+        await declare_topology(channel, exchange)
+        queue = await channel.get_queue(f"{exchange}.all")
+        dead = await channel.get_queue(f"{exchange}.dead")  # the DLX queue exists
+        received: list[str] = []
+        got_all = asyncio.Event()
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                event = event_from_message(message.body)
+                assert event.id == message.message_id
+                received.append(event.id)
+                if set(ids) <= set(received):
+                    got_all.set()
+
+        await queue.consume(on_message)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while relay.pending() and loop.time() < deadline:
+            await relay.flush()
+        assert relay.pending() == 0, "the relay did not drain the outbox"
+        await asyncio.wait_for(got_all.wait(), timeout=30)
+        dead_count = (await dead.declare()).message_count or 0
+        for name in (f"{exchange}.all", f"{exchange}.dead"):
+            await channel.queue_delete(name)
+        for name in (exchange, f"{exchange}.dlx"):
+            await channel.exchange_delete(name)
+        return received, dead_count
     finally:
-        db.dispose()
-    assert cuts == 2
+        await publisher.aclose()
+        await consumer.close()
+
+
+def _assert_delivered(ids: list[str], received: list[str], dead: int, cuts: int) -> None:
+    assert cuts == len(CUT_AFTER)
     assert set(received) == set(ids)  # every event delivered
     # at least once: a duplicate is possible only for an event whose confirm was lost
     assert len(received) - len(set(received)) <= cuts
@@ -261,3 +255,89 @@ def test_rabbitmq_delivers_every_event_when_the_connection_is_cut(tmp_path: Path
     for key in range(7):
         mine = [e for e in firsts if ids.index(e) % 7 == key]
         assert mine == sorted(mine, key=order.__getitem__)
+
+
+def _outbox_of_60(tmp_path: Path) -> tuple[Database, list[str]]:
+    db = Database(f"sqlite:///{tmp_path / 'outbox.db'}")
+    db.migrate()
+    bus = EventBus()
+    return db, [_emit(db, bus, f"cus_{n % 7}", n) for n in range(60)]
+
+
+@pytest.mark.skipif(not _broker_answers(), reason=NO_BROKER)
+def test_rabbitmq_delivers_every_event_when_the_connection_is_cut(tmp_path: Path) -> None:
+    """The connection dies on the wire (a TCP proxy aborts it)."""
+    db, ids = _outbox_of_60(tmp_path)
+    exchange = f"o2c.test.{uuid.uuid4().hex[:10]}"
+
+    async def run() -> tuple[list[str], int, int]:
+        proxy = CuttableProxy()
+        port = await proxy.start()
+
+        async def cut() -> None:
+            proxy.cut()
+
+        try:
+            received, dead = await _relay_through_cuts(
+                db, ids, exchange, f"amqp://guest:guest@127.0.0.1:{port}/",
+                f"o2c-test-{exchange}", cut)
+            return received, dead, proxy.cuts
+        finally:
+            await proxy.stop()
+
+    try:
+        received, dead, cuts = asyncio.run(run())
+    finally:
+        db.dispose()
+    _assert_delivered(ids, received, dead, cuts)
+
+
+def _rabbitmqctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def _rabbitmqctl_usable() -> str | None:
+    """Why the broker cannot be told to close a connection here (None: it can)."""
+    if not _broker_answers():
+        return NO_BROKER
+    if shutil.which("rabbitmqctl") is None:
+        return "rabbitmqctl not installed"
+    probe = _rabbitmqctl("list_connections", "--no-table-headers", "name")
+    if probe.returncode != 0:
+        return f"rabbitmqctl cannot reach the broker: {probe.stderr.strip()[:200]}"
+    return None
+
+
+@pytest.mark.slow  # ~17 s: each rabbitmqctl call boots an Erlang VM (~4 s), four calls
+@pytest.mark.skipif(not _broker_answers(), reason=NO_BROKER)
+def test_rabbitmq_delivers_every_event_when_the_broker_closes_the_connection(
+        tmp_path: Path) -> None:
+    """The broker closes the layer's connection (``rabbitmqctl close_connection``, as an
+    operator or a broker restart would), twice mid-run; the machine's RabbitMQ stays up."""
+    why_not = _rabbitmqctl_usable()
+    if why_not is not None:
+        pytest.skip(why_not)
+    db, ids = _outbox_of_60(tmp_path)
+    exchange = f"o2c.test.{uuid.uuid4().hex[:10]}"
+    name = f"o2c-test-{exchange}"
+    closed: list[str] = []
+
+    async def cut() -> None:
+        listed = await asyncio.to_thread(_rabbitmqctl, "list_connections",
+                                         "--no-table-headers", "pid", "client_properties")
+        ours = [line.split("\t", 1)[0] for line in listed.stdout.splitlines()
+                if f'{{"connection_name","{name}"}}' in line]
+        assert len(ours) == 1, listed.stdout
+        done = await asyncio.to_thread(_rabbitmqctl, "close_connection", ours[0],
+                                       "o2c test: connection closed mid-run")
+        assert done.returncode == 0, done.stderr
+        closed.append(ours[0])
+
+    try:
+        received, dead = asyncio.run(_relay_through_cuts(
+            db, ids, exchange, "amqp://guest:guest@127.0.0.1:5672/", name, cut))
+    finally:
+        db.dispose()
+    assert len(set(closed)) == len(closed)  # each cut closed a new connection: reconnected
+    _assert_delivered(ids, received, dead, len(closed))
