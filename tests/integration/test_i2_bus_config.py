@@ -5,7 +5,6 @@ with a hint, never a traceback."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 import simulators
 from harness import landscape as ls
+from harness.cli import main
 from harness.config import load_settings
 from harness.errors import ConfigError
 from integration import Settings as LayerSettings
@@ -85,17 +85,19 @@ def test_a_bad_bus_url_is_one_line_with_a_hint(tmp_path: Path, url: str, why: st
     assert "HARNESS_INTEGRATION__BUS_URL" in (info.value.hint or "")
 
 
-def test_the_cli_prints_a_bad_bus_url_as_one_line(tmp_path: Path) -> None:
+def test_the_cli_prints_a_bad_bus_url_as_one_line(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "harness.toml").write_text('[integration]\nbus_url = "http://127.0.0.1:5672/"\n')
-    harness = Path(sys.executable).with_name("harness")
-    done = subprocess.run([str(harness), "integration", "serve"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60,
-                          env={k: v for k, v in os.environ.items()
-                               if not k.startswith(("HARNESS_", "O2C_"))})
-    assert done.returncode != 0 and done.stdout == ""
-    lines = done.stderr.strip().splitlines()
-    assert lines[0].startswith("error: invalid setting integration.bus_url"), done.stderr
-    assert lines[1].startswith("hint: ") and "Traceback" not in done.stderr
+    monkeypatch.setattr(sys, "argv", ["harness", "integration", "serve"])
+    with pytest.raises(SystemExit) as exited:
+        main()  # the console script's entry point
+    assert exited.value.code not in (0, None)
+    out, err = capfd.readouterr()
+    lines = err.strip().splitlines()
+    assert out == "" and len(lines) == 2, err
+    assert lines[0].startswith("error: invalid setting integration.bus_url"), err
+    assert lines[1].startswith("hint: ") and "Traceback" not in err
 
 
 def test_the_layer_refuses_a_bad_bus_url_itself() -> None:
