@@ -85,8 +85,25 @@ def bench(session: nox.Session) -> None:
     Installs its peers into bench/.cache (npm) and wrk from Debian when absent; extra
     arguments go to `python -m bench.peers` (e.g. `nox -s bench -- --quick`).
     """
-    session.install("-e", ".")
+    session.install("-e", ".[bench]")
     session.run("python", "-m", "bench.peers", *session.posargs)
+
+
+@nox.session(name="bench-e2e", python="3.11")
+def bench_e2e(session: nox.Session) -> None:
+    """Invoices posted per second and posting latency through the reference layer (month
+    end on N customers, bounded); extra arguments go to `python -m bench.e2e`
+    (e.g. `nox -s bench-e2e -- --customers 500 --time-cap 120`)."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "bench.e2e", *session.posargs)
+
+
+@nox.session(name="bench-locust", python="3.11")
+def bench_locust(session: nox.Session) -> None:
+    """The harness's own Locust user time per request against the bare ceiling app, next to
+    wrk's; extra arguments go to `python -m bench.locust_overhead`."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "bench.locust_overhead", *session.posargs)
 
 
 @nox.session(python="3.11")

@@ -1,0 +1,329 @@
+"""End to end: invoices posted per second through the reference integration layer.
+
+``python -m bench.e2e`` serves every simulator (threads of this process, free 127.0.0.1
+ports, memory stores, as ``harness check`` does) and the reference layer as its own process
+(uvicorn, SQLite, the layer's own defaults), then:
+
+1. wins ``--customers`` deals in the CRM and waits until the layer has onboarded each one
+   (billing customer, ERP customer), subscribes each through the layer's domain API (a
+   monthly plan and a metered add-on, with usage) — the set-up, timed but not the figure;
+2. advances billing's clock past the subscriptions' period end (month end) and waits until
+   every cycle invoice is posted in its ERP (or parked in the layer's DLQ), at most
+   ``--time-cap`` seconds;
+3. reads the simulators' own facts — billing ``invoice.finalized``, ERP ``invoice.posted``
+   (keyed by the invoice number), their ``wall_at`` — never the layer's: invoices posted
+   per second and the posting latency percentiles.
+
+Rates: ``posted / (last posting - clock advance)`` is the month-end throughput (drafting,
+tax, finalizing and posting all inside); ``finalized → posted`` is the issue's posting
+latency. ``--profile`` runs the layer under pyinstrument and writes its profile (text) next to
+``result.json`` (``reports/bench/e2e-<run-id>/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+POLL_S = 0.25
+ERPS = ("cloud_erp", "legacy_erp")
+
+
+@dataclass
+class Options:
+    customers: int = 300
+    time_cap_s: float = 120.0
+    setup_cap_s: float = 120.0
+    profile: bool = False
+    seed: int = 7
+    out: Path | None = None
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (the value below which ``pct``% of the samples fall)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))  # ceil
+    return ordered[int(rank) - 1]
+
+
+# -- the layer as a process --------------------------------------------------------------------
+class LayerProcess:
+    """``uvicorn integration:create_app`` wired to the landscape (as ``harness check`` runs it
+    as a process), optionally under pyinstrument."""
+
+    def __init__(self, urls: dict[str, str], workdir: Path, auth: dict[str, Any] | None,
+                 profile_to: Path | None, log_to: Path) -> None:
+        from harness.check import _env, _layer_config
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, **_env(_layer_config(urls, self.url, workdir / "layer.db", auth))}
+        if profile_to is not None:
+            cmd = [sys.executable, "-m", "bench.profiled_layer", str(port), str(profile_to)]
+        else:
+            cmd = [sys.executable, "-m", "uvicorn", "integration:create_app", "--factory",
+                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        self.log = log_to
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=ROOT)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the layer exited during start-up; see {self.log}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"the layer did not answer /health in 60 s; see {self.log}")
+            time.sleep(0.1)
+
+    def cpu_s(self) -> float:
+        import psutil
+
+        try:
+            t = psutil.Process(self.proc.pid).cpu_times()
+            kids = sum(c.cpu_times().user + c.cpu_times().system
+                       for c in psutil.Process(self.proc.pid).children(recursive=True))
+        except psutil.Error:
+            return float("nan")
+        return float(t.user + t.system + kids)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # uvicorn (and pyinstrument) end cleanly
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+@contextmanager
+def landscape(workdir: Path, out: Path,
+              profile: bool) -> Iterator[tuple[Any, LayerProcess]]:
+    """Every simulator in this process, the layer in its own; the scenario endpoints."""
+    from harness import landscape as ls
+    from harness import layer_auth
+    from harness.check import credentials
+    from harness.config import load_settings
+    from scenarios.actors import Endpoints
+
+    settings = load_settings()
+    names = ls.select(settings, None)
+    overrides = {n: settings.simulator(n).model_copy(update={
+        "port": 0, "faults": None, "store": "memory",
+        "tick_interval_s": min(settings.simulator(n).tick_interval_s, 0.1)}) for n in names}
+    current: Any = settings.simulators
+    local = settings.model_copy(update={"simulators": current.model_copy(update=overrides),
+                                        "tls": False})
+    with ExitStack() as stack:
+        scape = stack.enter_context(ls.start_in_process(local, names))
+        urls = dict(scape.urls)
+        layer = LayerProcess(urls, workdir, layer_auth.served_layer_auth(settings),
+                             out / "layer-profile.txt" if profile else None, out / "layer.log")
+        stack.callback(layer.stop)
+        yield Endpoints(urls, layer.url, credentials(settings),
+                        layer_client=layer_auth.credentials(settings, layer.url)), layer
+
+
+# -- the measurement ---------------------------------------------------------------------------
+def _facts(client: httpx.Client, url: str, kind: str) -> list[dict[str, Any]]:
+    r = client.get(f"{url}/_sim/facts", params={"kind": kind, "limit": 100_000})
+    r.raise_for_status()
+    return r.json()["data"]  # type: ignore[no-any-return]
+
+
+def _open_exceptions(client: httpx.Client, layer: str) -> set[str]:
+    try:
+        r = client.get(f"{layer}/exceptions", params={"limit": 1000})
+    except httpx.HTTPError:
+        return set()
+    return {e["business_key"] for e in r.json()} if r.status_code == 200 else set()
+
+
+def month_end(ctx: Any, subscriptions: set[str], cap_s: float) -> dict[str, Any]:
+    """Advance billing past the period end; wait for every cycle invoice to be posted."""
+    billing_url = ctx.sim("billing")
+    client: httpx.Client = ctx.client
+    ends = [ctx.billing.subscription(s)["items"]["data"][0]["current_period_end"]
+            for s in subscriptions]
+    before = {f["key"] for f in _facts(client, billing_url, "invoice.finalized")}
+    advanced_wall = time.time()
+    ctx.billing.advance_clock_to(max(ends) + 60)
+    deadline = time.monotonic() + cap_s
+    cycle: dict[str, dict[str, Any]] = {}
+    posted: dict[str, tuple[str, dict[str, Any]]] = {}
+    parked: set[str] = set()
+    while True:
+        for f in _facts(client, billing_url, "invoice.finalized"):
+            data = f["data"]
+            if (f["key"] not in before and data.get("subscription") in subscriptions
+                    and data.get("billing_reason") == "subscription_cycle"
+                    and data.get("total")):
+                cycle[f["key"]] = f
+        by_ref: dict[str, tuple[str, dict[str, Any]]] = {}
+        for erp in ERPS:
+            for f in _facts(client, ctx.sim(erp), "invoice.posted"):
+                by_ref[f["key"]] = (erp, f)
+        for key, f in cycle.items():
+            hit = by_ref.get(f["data"].get("number") or "") or by_ref.get(key)
+            if hit is not None:
+                posted[key] = hit
+        parked = _open_exceptions(client, ctx.endpoints.integration) & set(cycle)
+        done = len(cycle) >= len(subscriptions) and set(cycle) <= set(posted) | parked
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(POLL_S)
+    latencies = [posted[k][1]["wall_at"] - cycle[k]["wall_at"] for k in posted]
+    per_erp = {erp: [posted[k][1]["wall_at"] - cycle[k]["wall_at"] for k in posted
+                     if posted[k][0] == erp] for erp in ERPS}
+    ends_wall = [posted[k][1]["wall_at"] for k in posted]
+    starts_wall = [cycle[k]["wall_at"] for k in cycle]
+    window = (max(ends_wall) - advanced_wall) if ends_wall else float("nan")
+    post_window = (max(ends_wall) - min(starts_wall)) if ends_wall else float("nan")
+    return {
+        "subscriptions": len(subscriptions), "cycle_invoices_finalized": len(cycle),
+        "posted": len(posted), "parked_in_dlq": len(parked), "timed_out": not done,
+        "by_erp": {erp: sum(1 for e, _ in posted.values() if e == erp) for erp in ERPS},
+        "window_s": round(window, 3),
+        "invoices_per_s": round(len(posted) / window, 1) if ends_wall and window > 0 else 0.0,
+        "finalize_to_last_post_s": round(post_window, 3),
+        "invoices_per_s_from_first_finalized":
+            round(len(posted) / post_window, 1) if ends_wall and post_window > 0 else 0.0,
+        "posting_latency_ms": {
+            "p50": round(_percentile(latencies, 50) * 1000, 1),
+            "p95": round(_percentile(latencies, 95) * 1000, 1),
+            "p99": round(_percentile(latencies, 99) * 1000, 1),
+            "max": round(max(latencies) * 1000, 1) if latencies else None,
+            "mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+        },
+        "posting_latency_ms_by_erp": {
+            erp: {"p50": round(_percentile(v, 50) * 1000, 1),
+                  "p95": round(_percentile(v, 95) * 1000, 1)} for erp, v in per_erp.items() if v},
+        "samples": sorted(({"invoice": k, "erp": posted[k][0] if k in posted else None,
+                            "finalized_wall": cycle[k]["wall_at"],
+                            "posted_wall": posted[k][1]["wall_at"] if k in posted else None}
+                           for k in cycle), key=lambda s: s["finalized_wall"]),
+    }
+
+
+def run(options: Options) -> dict[str, Any]:
+    from scenarios import definitions as d
+
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = options.out or ROOT / "reports" / "bench" / f"e2e-{run_id}"
+    out.mkdir(parents=True, exist_ok=True)
+    phases: list[Phase] = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="o2c-bench-e2e-") as tmp, \
+            landscape(Path(tmp), out, options.profile) as (endpoints, layer), \
+            httpx.Client(timeout=30) as client:
+        ctx = d.ScenarioContext(endpoints, f"e2e{run_id[-7:-1]}", size=options.customers,
+                                seed=options.seed, settle_timeout_s=options.setup_cap_s,
+                                client=client)
+        if endpoints.layer_auth is not None:
+            client.auth = endpoints.layer_auth
+        ctx.layer.set_wave_plan([e.as_json() for e in d.WAVE_PLAN])
+        scenario = d.ScenarioRun("bench-e2e", ctx.run_id, list(d.WAVE_PLAN))
+        started = time.monotonic()
+        won = d.win_accounts(ctx, scenario, options.customers, "e")
+        phases.append(Phase("crm: deals won", time.monotonic() - started))
+        started = time.monotonic()
+        d.await_onboarded(ctx, won)
+        phases.append(Phase("layer: customers onboarded", time.monotonic() - started))
+        started = time.monotonic()
+        d.subscribe(ctx, scenario, won)
+        phases.append(Phase("layer: subscribed (with usage)", time.monotonic() - started))
+        subs = {a.subscription_id for a in won if a.subscription_id}
+        print(f"set-up: {options.customers} customers, {len(subs)} subscriptions "
+              f"({', '.join(f'{p.name} {p.seconds:.1f} s' for p in phases)})", flush=True)
+        cpu_before = layer.cpu_s()
+        started = time.monotonic()
+        result = month_end(ctx, subs, options.time_cap_s)
+        phases.append(Phase("month end: clock advanced → all posted", time.monotonic() - started))
+        result["layer_cpu_s"] = round(layer.cpu_s() - cpu_before, 2)
+    report = {
+        "run_id": run_id, "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)),
+                    "load_average_before": [round(x, 2) for x in load_before],
+                    "load_average_after": [round(x, 2) for x in os.getloadavg()]},
+        "options": {"customers": options.customers, "time_cap_s": options.time_cap_s,
+                    "profile": options.profile},
+        "phases": [{"name": p.name, "seconds": round(p.seconds, 2)} for p in phases],
+        "month_end": result,
+    }
+    (out / "result.json").write_text(json.dumps(report, indent=2) + "\n")
+    report["out"] = str(out)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=Options.customers,
+                        help="customers (one subscription, one cycle invoice each)")
+    parser.add_argument("--time-cap", type=float, default=Options.time_cap_s,
+                        help="seconds to wait for the month-end postings (bound)")
+    parser.add_argument("--setup-cap", type=float, default=Options.setup_cap_s,
+                        help="seconds to wait for the onboarding (bound)")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the layer under pyinstrument (slower; for finding where "
+                             "the time goes, not for the figures)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.customers < 1:
+        parser.error("--customers must be at least 1")
+    report = run(Options(customers=args.customers, time_cap_s=args.time_cap,
+                         setup_cap_s=args.setup_cap, profile=args.profile, out=args.out))
+    m = report["month_end"]
+    lat = m["posting_latency_ms"]
+    print(f"month end: {m['posted']}/{m['cycle_invoices_finalized']} cycle invoices posted "
+          f"({m['by_erp']}), {m['parked_in_dlq']} in the DLQ"
+          f"{', TIMED OUT' if m['timed_out'] else ''}")
+    print(f"  {m['invoices_per_s']} invoices/s posted (clock advance → last posting "
+          f"{m['window_s']} s); {m['invoices_per_s_from_first_finalized']}/s from the first "
+          f"finalized invoice")
+    print(f"  posting latency (billing invoice.finalized → ERP invoice.posted): "
+          f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms, max {lat['max']} ms")
+    print(f"  by ERP: {m['posting_latency_ms_by_erp']}")
+    print(f"  layer CPU during month end: {m['layer_cpu_s']} s; load average "
+          f"{report['machine']['load_average_before'][0]} → "
+          f"{report['machine']['load_average_after'][0]}")
+    print(f"  written: {report['out']}/result.json")
+    return 0 if not m["timed_out"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
