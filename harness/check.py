@@ -31,6 +31,7 @@ import scenarios
 from scenarios import Credentials, Endpoints, ScenarioContext, ScenarioRun
 
 from . import landscape as ls
+from .canonical.secrets import reveal
 from .config import HarnessSettings
 from .errors import ConfigError, LandscapeError
 from .oracle import Expectations, Reconciliation, StateReader, reconcile
@@ -156,7 +157,7 @@ def _env(config: dict[str, Any], prefix: str = "O2C_") -> dict[str, str]:
         if isinstance(value, dict):
             env.update(_env(value, f"{name}__"))
         else:
-            env[name] = str(value)
+            env[name] = str(reveal(value))  # a secret goes to the layer's env as itself
     return env
 
 
@@ -212,11 +213,12 @@ def credentials(settings: HarnessSettings) -> Credentials:
     cloud: Any = settings.simulator("cloud_erp")
     user, password = next(iter(cloud.users.items()))
     return Credentials(
-        crm_client_id=crm.client_id, crm_client_secret=crm.client_secret,
-        crm_username=crm.username, crm_password=crm.password,
-        crm_security_token=crm.security_token, billing_api_key=billing.api_keys[0],
-        payments_api_key=payments.api_keys[0], merchant_account=payments.merchant_accounts[0],
-        cloud_erp_user=user, cloud_erp_password=password)
+        crm_client_id=crm.client_id, crm_client_secret=reveal(crm.client_secret),
+        crm_username=crm.username, crm_password=reveal(crm.password),
+        crm_security_token=reveal(crm.security_token), billing_api_key=reveal(billing.api_keys[0]),
+        payments_api_key=reveal(payments.api_keys[0]),
+        merchant_account=payments.merchant_accounts[0],
+        cloud_erp_user=user, cloud_erp_password=reveal(password))
 
 
 def apply_profile(client: httpx.Client, endpoints: Endpoints, profile: str, seed: int) -> None:

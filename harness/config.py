@@ -31,6 +31,7 @@ from pydantic_settings import (
 import simulators
 from simulators._kit import PROFILES, FaultConfig, FaultRule, SimulatorConfig
 
+from .canonical.secrets import HINT, inline_secrets, secret_path
 from .errors import ConfigError
 from .layer_tls import LayerTlsSettings
 
@@ -137,7 +138,8 @@ def _format(exc: ValidationError, origin: str) -> ConfigError:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(root)"
     value = first.get("input")
-    shown = "" if isinstance(value, dict) else f" = {value!r}"
+    hidden = isinstance(value, dict) or secret_path(HarnessSettings, tuple(first["loc"]))
+    shown = "" if hidden else f" = {value!r}"
     if first["type"] == "extra_forbidden":
         message = f"unknown setting {where!r} in {origin}"
         hint = "check the spelling; `harness config` prints every setting with its value"
@@ -149,6 +151,13 @@ def _format(exc: ValidationError, origin: str) -> ConfigError:
     if more:
         hint += f"; {more} more problem(s) after this one"
     return ConfigError(message, hint)
+
+
+def _refuse_inline_secrets(data: Mapping[str, Any], origin: str) -> None:
+    """A secret written into a settings file ends up in version control: a file may name it
+    (``env:VAR``, ``file:/path``) or carry a value marked as a test value (``test:...``)."""
+    for where in inline_secrets(data, HarnessSettings):
+        raise ConfigError(f"inline secret at {where} in {origin}", HINT)
 
 
 def _check_env_names(environ: Mapping[str, str]) -> None:
@@ -177,10 +186,20 @@ def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | 
     origin = str(path) if path.is_file() else "the environment"
     if path.is_file():
         try:
-            tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}",
                               "see https://toml.io for the syntax") from None
+        _refuse_inline_secrets(data, str(path))
+    elif Path("pyproject.toml").is_file():
+        try:
+            tool = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8")).get("tool")
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"pyproject.toml is not valid TOML: {exc}",
+                              "see https://toml.io for the syntax") from None
+        table = tool.get("o2c-harness") if isinstance(tool, dict) else None
+        if isinstance(table, dict):
+            _refuse_inline_secrets(table, "pyproject.toml [tool.o2c-harness]")
 
     class _Layered(HarnessSettings):
         @classmethod

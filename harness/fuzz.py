@@ -32,6 +32,7 @@ import httpx
 import simulators
 
 from . import landscape as ls
+from .canonical.secrets import reveal
 from .config import HarnessSettings
 from .errors import HarnessError, LandscapeError
 
@@ -173,19 +174,20 @@ def credentials_fetcher(name: str, config: Any) -> Fetch:
     cloud ERP wants a CSRF token (and its session cookie) fetched with a GET before writes.
     """
     if name == "billing":
-        key = config.api_keys[0]
+        key = reveal(config.api_keys[0])
         return lambda client: {"Authorization": f"Bearer {key}"}
     if name == "tax":
         account, license_key = next(iter(config.accounts.items()))
-        return lambda client: {"Authorization": _basic(account, license_key)}
+        return lambda client: {"Authorization": _basic(account, reveal(license_key))}
     if name == "payments":
-        key = config.api_keys[0]
+        key = reveal(config.api_keys[0])
         return lambda client: {"X-API-Key": key}
     if name == "legacy_erp":
         user, password = next(iter(config.users.items()))
-        return lambda client: {"Authorization": _basic(user, password)}
+        return lambda client: {"Authorization": _basic(user, reveal(password))}
     if name == "cloud_erp":
-        user, password = next(iter(config.users.items()))
+        user, secret = next(iter(config.users.items()))
+        password = reveal(secret)
 
         def csrf(client: Client) -> dict[str, str]:
             auth = _basic(user, password)
@@ -199,7 +201,7 @@ def credentials_fetcher(name: str, config: Any) -> Fetch:
         return csrf
     if name == "crm":
         form = {"grant_type": "client_credentials", "client_id": config.client_id,
-                "client_secret": config.client_secret}
+                "client_secret": reveal(config.client_secret)}
 
         def token(client: Client) -> dict[str, str]:
             r = client.post("/services/oauth2/token", data=form)

@@ -44,18 +44,17 @@ class Adapters:
 
         s = settings
         self.crm = Salesforce(client("crm", s.crm.url), policy, s.crm)
-        self.billing = StripeBilling(client(
-            "billing", s.billing.url, headers={"Authorization": f"Bearer {s.billing.api_key}"}),
-            policy)
+        self.billing = StripeBilling(client("billing", s.billing.url, headers={
+            "Authorization": f"Bearer {s.billing.api_key.get_secret_value()}"}), policy)
         self.tax = AvaTax(client("tax", s.tax.url, auth=httpx.BasicAuth(
-            s.tax.account_id, s.tax.license_key)), policy)
-        self.payments = AdyenManagement(client(
-            "payments", s.payments.url, headers={"X-API-Key": s.payments.api_key}), policy)
+            s.tax.account_id, s.tax.license_key.get_secret_value())), policy)
+        self.payments = AdyenManagement(client("payments", s.payments.url, headers={
+            "X-API-Key": s.payments.api_key.get_secret_value()}), policy)
         self.cloud_erp = S4Hana(client("cloud_erp", s.cloud_erp.url, auth=httpx.BasicAuth(
-            s.cloud_erp.username, s.cloud_erp.password)), policy,
+            s.cloud_erp.username, s.cloud_erp.password.get_secret_value())), policy,
             sap_client=s.cloud_erp.sap_client, payment_terms=s.cloud_erp.payment_terms)
         self.legacy_erp = LegacyErp(client("legacy_erp", s.legacy_erp.url, auth=httpx.BasicAuth(
-            s.legacy_erp.username, s.legacy_erp.password)), policy)
+            s.legacy_erp.username, s.legacy_erp.password.get_secret_value())), policy)
 
     async def aclose(self) -> None:
         for adapter in (self.crm, self.billing, self.tax, self.payments, self.cloud_erp,

@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from harness.canonical.secrets import Secret, builtin_secret
+
 from .tls_settings import TlsSettings
 
 ErpName = Literal["cloud_erp", "legacy_erp"]
@@ -32,12 +34,13 @@ class CrmSettings(_Section):
     url: str = "http://127.0.0.1:8101"
     api_version: str = "59.0"
     client_id: str = "3MVG9o2cHarnessSimulatorConsumerKey"
-    client_secret: str = "o2c-client-secret"
+    client_secret: Secret = builtin_secret("o2c-client-secret")
     username: str = "integration@o2c.test"
-    password: str = "o2c-password"
-    security_token: str = "o2cSecurityToken"
-    change_event_secret: str = Field(
-        default="o2c-cdc-secret", description="HMAC key of X-Sfdc-Signature on change events")
+    password: Secret = builtin_secret("o2c-password")
+    security_token: Secret = builtin_secret("o2cSecurityToken")
+    change_event_secret: Secret = Field(
+        default=builtin_secret("o2c-cdc-secret"),
+        description="HMAC key of X-Sfdc-Signature on change events")
     signature_tolerance_s: Annotated[int, Field(ge=0)] = Field(
         default=300, description="replay window of change events: X-Sfdc-Timestamp further "
                                  "than this from now (past or future) is refused; 0 disables")
@@ -49,9 +52,9 @@ class CrmSettings(_Section):
 
 class BillingSettings(_Section):
     url: str = "http://127.0.0.1:8102"
-    api_key: str = "sk_test_o2c_harness"
+    api_key: Secret = builtin_secret("sk_test_o2c_harness")
     register_webhook: bool = True
-    webhook_secret: str | None = Field(
+    webhook_secret: Secret | None = Field(
         default=None, description="Stripe-Signature secret when the endpoint is registered "
                                   "outside the layer (whsec_...)")
     days_until_due: Annotated[int, Field(ge=0, le=365)] = 30
@@ -61,7 +64,7 @@ class BillingSettings(_Section):
 class TaxSettings(_Section):
     url: str = "http://127.0.0.1:8103"
     account_id: str = "2000000001"
-    license_key: str = "o2c-test-license"
+    license_key: Secret = builtin_secret("o2c-test-license")
     company_by_country: dict[str, str] = Field(default_factory=lambda: {
         "US": "O2C-US", "CA": "O2C-CA", "DE": "O2C-DE", "FR": "O2C-FR", "GB": "O2C-GB",
         "JP": "O2C-JP"})
@@ -71,11 +74,12 @@ class TaxSettings(_Section):
 
 class PaymentsSettings(_Section):
     url: str = "http://127.0.0.1:8104"
-    api_key: str = "AQE_o2c_test_key"
+    api_key: Secret = builtin_secret("AQE_o2c_test_key")
     merchant_accounts: list[str] = Field(default_factory=lambda: ["O2CHarnessECOM"])
     register_webhook: bool = True
-    hmac_key: str = Field(
-        default="6F2C9E0D1A7B4C3E8F5A2D9B0C7E6F1A3B8D5C2E9F0A7B4C1D6E3F8A5B2C9D0E",
+    hmac_key: Secret = Field(
+        default=builtin_secret(
+            "6F2C9E0D1A7B4C3E8F5A2D9B0C7E6F1A3B8D5C2E9F0A7B4C1D6E3F8A5B2C9D0E"),
         description="hex HMAC key of notifications (replaced by a generated one when the layer "
                     "registers its webhook through the Management API)")
 
@@ -83,7 +87,7 @@ class PaymentsSettings(_Section):
 class CloudErpSettings(_Section):
     url: str = "http://127.0.0.1:8105"
     username: str = "O2C_COMM_USER"
-    password: str = "o2c-password"
+    password: Secret = builtin_secret("o2c-password")
     sap_client: str = "100"
     payment_terms: str = "NT30"
 
@@ -91,7 +95,7 @@ class CloudErpSettings(_Section):
 class LegacyErpSettings(_Section):
     url: str = "http://127.0.0.1:8106"
     username: str = "O2C_RFC"
-    password: str = "Legacy#2004"
+    password: Secret = builtin_secret("Legacy#2004")
     in_doubt_after_s: Annotated[float, Field(ge=0)] = Field(
         default=60.0, description="how long a posting whose answer was lost waits before "
                                   "the layer looks it up (and re-posts only if not booked)")

@@ -106,8 +106,8 @@ class Salesforce(Adapter):
         s = self.settings
         response = await self.send("POST", "/services/oauth2/token", data={
             "grant_type": "password", "client_id": s.client_id,
-            "client_secret": s.client_secret, "username": s.username,
-            "password": s.password + s.security_token})
+            "client_secret": s.client_secret.get_secret_value(), "username": s.username,
+            "password": s.password.get_secret_value() + s.security_token.get_secret_value()})
         token = response.json()
         self._token = token["access_token"]
         self._instance_url = token.get("instance_url") or str(self.client.base_url)
@@ -161,7 +161,8 @@ class Salesforce(Adapter):
         """Register the change-event receiver (the simulator's stand-in for the streaming
         API subscription; a real org is configured with CDC + a Pub/Sub client)."""
         response = await self.send("POST", "/_sim/crm/subscriptions",
-                                   json={"url": url, "secret": self.settings.change_event_secret})
+                                   json={"url": url, "secret":
+                                         self.settings.change_event_secret.get_secret_value()})
         return response.json()  # type: ignore[no-any-return]
 
     async def change_event_subscriptions(self) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ import orjson
 from .http import Adapter, RetryPolicy, VendorError
 
 Params = dict[str, Any]
+ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")  # Stripe's
 
 
 def encode_form(params: Params) -> list[tuple[str, str]]:
@@ -98,8 +99,10 @@ class StripeBilling(Adapter):
     async def create_customer(self, *, key: str, name: str, email: str | None,
                               address: dict[str, Any], metadata: dict[str, str],
                               preferred_locale: str | None = None) -> dict[str, Any]:
+        # billing gets the billing address Stripe takes, nothing else of the record (data
+        # minimisation: a phone or contact in ``address`` stays in the layer)
         params: Params = {"name": name[:256], "email": email, "metadata": metadata,
-                          "address": {k: v for k, v in address.items() if v}}
+                          "address": {k: address[k] for k in ADDRESS_FIELDS if address.get(k)}}
         if preferred_locale:
             params["preferred_locales"] = [preferred_locale]
         return await self.post("/v1/customers", params, f"customer-create:{key}")

@@ -28,6 +28,8 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from harness.canonical.secrets import reveal
+
 from .. import correlation, records
 from ..adapters import adyen, salesforce
 from ..adapters.stripe import SignatureError, parse_event, verify_signature
@@ -119,7 +121,8 @@ def _accept(services: Services, source: str, event_id: str, event_type: str,
 async def stripe_webhook(request: Request) -> Response:
     services = _services(request)
     body = await request.body()
-    secret = services.webhook_secrets.get("billing") or services.settings.billing.webhook_secret
+    secret = (services.webhook_secrets.get("billing")
+              or reveal(services.settings.billing.webhook_secret))
     try:
         if not secret:
             raise SignatureError("no webhook secret configured")
@@ -166,7 +169,8 @@ async def adyen_webhook(request: Request) -> Response:
         items = adyen.notification_items(body if isinstance(body, dict) else {})
     except (orjson.JSONDecodeError, ValueError) as err:
         return problem(400, "Not an Adyen notification", str(err))
-    key = services.webhook_secrets.get("payments") or services.settings.payments.hmac_key
+    key = (services.webhook_secrets.get("payments")
+           or services.settings.payments.hmac_key.get_secret_value())
     if not items or not all(adyen.valid_signature(item, key) for item in items):
         services.metrics.webhooks.labels("payments", "rejected").inc()
         return problem(401, "Invalid signature", "an item's HMAC signature does not verify")
@@ -191,7 +195,7 @@ async def salesforce_webhook(request: Request) -> Response:
     try:
         salesforce.verify_change_event(
             body, request.headers.get("x-sfdc-signature"),
-            request.headers.get("x-sfdc-timestamp"), crm.change_event_secret,
+            request.headers.get("x-sfdc-timestamp"), crm.change_event_secret.get_secret_value(),
             crm.signature_tolerance_s)
     except salesforce.ChangeEventSignatureError as err:
         services.metrics.webhooks.labels("crm", "rejected").inc()

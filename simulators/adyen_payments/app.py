@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 
+from harness.canonical.secrets import reveal
 from simulators._kit import Endpoint, FaultDecision, Simulator, SimulatorError
 
 from . import errors, openapi, routes
@@ -60,7 +61,8 @@ class AdyenSimulator(Simulator):
     def authenticate(self, request: Request) -> str | None:
         key = request.headers.get("x-api-key")
         config: Any = self.config
-        if key and any(hmac.compare_digest(key, good) for good in config.api_keys):
+        if key and any(hmac.compare_digest(key.encode(), str(reveal(good)).encode())
+                       for good in config.api_keys):
             return key
         if request.url.path.startswith(MANAGEMENT_PREFIX):
             raise ManagementError(401, "Not authorized to access this service.")

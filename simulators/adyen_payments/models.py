@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from harness.canonical.secrets import Secret, builtin_secret, reveal
 from simulators._kit import Backend, SeedRequest, SimulatorConfig, make_faker, rng
 
 from . import catalog, notifications, validation
@@ -56,18 +57,19 @@ def _major(amount: dict[str, Any]) -> str:
 class Config(SimulatorConfig):
     """Settings of the Adyen simulator (credentials, merchant accounts, webhook delivery)."""
 
-    api_keys: list[str] = Field(default_factory=lambda: ["AQE_o2c_test_key"],
+    api_keys: list[Secret] = Field(default_factory=lambda: [builtin_secret("AQE_o2c_test_key")],
                                 description="accepted X-API-Key values")
     company_account: str = "O2CHarnessCompany"
     merchant_accounts: list[str] = Field(
         default_factory=lambda: ["O2CHarnessECOM", "O2CHarnessEU"], min_length=1)
-    hmac_key: str = Field(
-        default="6F2C9E0D1A7B4C3E8F5A2D9B0C7E6F1A3B8D5C2E9F0A7B4C1D6E3F8A5B2C9D0E",
+    hmac_key: Secret = Field(
+        default=builtin_secret(
+            "6F2C9E0D1A7B4C3E8F5A2D9B0C7E6F1A3B8D5C2E9F0A7B4C1D6E3F8A5B2C9D0E"),
         description="hex HMAC key signing notifications to webhook_urls")
     webhook_urls: list[str] = Field(default_factory=list,
                                     description="standard-notification endpoints (all accounts)")
     webhook_username: str | None = Field(default=None, description="basic auth for webhooks")
-    webhook_password: str | None = None
+    webhook_password: Secret | None = None
     notification_batch_size: Annotated[int, Field(ge=1, le=100)] = 10
     modification_delay_s: Annotated[float, Field(ge=0, le=86_400)] = 0.0
     pending_delay_s: Annotated[float, Field(ge=0, le=86_400)] = 2.0
@@ -76,9 +78,9 @@ class Config(SimulatorConfig):
 
     @field_validator("hmac_key")
     @classmethod
-    def _hex(cls, value: str) -> str:
+    def _hex(cls, value: Any) -> Any:
         try:
-            binascii.a2b_hex(value)
+            binascii.a2b_hex(str(reveal(value)))
         except (binascii.Error, ValueError):
             raise ValueError("hmac_key must be an even-length hex string") from None
         return value
@@ -437,9 +439,9 @@ class AdyenBackend(Backend):
         out: list[dict[str, Any]] = []
         auth = ""
         if self.config.webhook_username:
-            auth = f"{self.config.webhook_username}:{self.config.webhook_password or ''}"
+            auth = f"{self.config.webhook_username}:{reveal(self.config.webhook_password) or ''}"
         for url in self.config.webhook_urls:
-            out.append({"url": url, "hmacKey": self.config.hmac_key, "auth": auth,
+            out.append({"url": url, "hmacKey": reveal(self.config.hmac_key), "auth": auth,
                         "merchantId": None})
         for hook in sorted(self.webhooks.values(), key=lambda h: h["created"]):
             if not hook["active"]:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from starlette.requests import Request
 
+from harness.canonical.secrets import Secret, builtin_secret, reveal
 from simulators._kit import Endpoint, FaultDecision, Simulator, SimulatorConfig, SimulatorError
 
 from . import openapi, routes
@@ -27,11 +28,11 @@ from .rates import ISO_COUNTRIES
 class Config(SimulatorConfig):
     """AvaTax simulator settings: credentials and the companies (one per legal entity)."""
 
-    accounts: dict[str, str] = Field(
-        default_factory=lambda: {"2000000001": "o2c-test-license"},
+    accounts: dict[str, Secret] = Field(
+        default_factory=lambda: {"2000000001": builtin_secret("o2c-test-license")},
         description="account id → license key (HTTP Basic accountId:licenseKey)")
-    bearer_tokens: dict[str, str] = Field(
-        default_factory=lambda: {"o2c-test-bearer-token": "2000000001"},
+    bearer_tokens: dict[Secret, str] = Field(
+        default_factory=lambda: {builtin_secret("o2c-test-bearer-token"): "2000000001"},
         description="bearer token → account id")
     companies: dict[str, str] = Field(
         default_factory=lambda: {"O2C": "US", "O2C-US": "US", "O2C-CA": "CA", "O2C-DE": "DE",
@@ -96,12 +97,13 @@ class AvalaraSimulator(Simulator):
                 return None
             account, _, key = decoded.partition(":")
             expected = self.config.accounts.get(account)
-            if expected is not None and hmac.compare_digest(expected.encode(), key.encode()):
+            if expected is not None and hmac.compare_digest(str(reveal(expected)).encode(),
+                                                            key.encode()):
                 return ("basic", account)
             return None
         if scheme.lower() == "bearer":
             for token, account in self.config.bearer_tokens.items():
-                if hmac.compare_digest(token.encode(), value.strip().encode()):
+                if hmac.compare_digest(str(reveal(token)).encode(), value.strip().encode()):
                     return ("bearer", account)
         return None
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from harness.canonical.secrets import Secret, builtin_secret, reveal
 from simulators._kit import (
     LEGAL_SUFFIX,
     LOCALE_COUNTRY,
@@ -107,8 +108,8 @@ class BatchWindow(BaseModel):
 class Config(SimulatorConfig):
     """Settings of the legacy ERP simulator."""
 
-    users: dict[str, str] = Field(
-        default_factory=lambda: {"O2C_RFC": "Legacy#2004"},
+    users: dict[str, Secret] = Field(
+        default_factory=lambda: {"O2C_RFC": builtin_secret("Legacy#2004")},
         description="user → password, for the WS-Security UsernameToken or HTTP Basic")
     default_latency_ms: Annotated[float, Field(ge=0, le=60_000)] = Field(
         default=120.0, description="mean latency of every SOAP call (normal distribution); "
@@ -192,7 +193,7 @@ class LegacyErpBackend(Backend):
 
     # -- auth ------------------------------------------------------------------------------
     def check_password(self, user: str, password: str) -> bool:
-        expected = self.config.users.get(user)
+        expected = reveal(self.config.users.get(user))
         return expected is not None and _same(expected, password)
 
     def accept_digest_token(self, nonce_b64: str, created: str, wall_now: float) -> None:
@@ -228,7 +229,7 @@ class LegacyErpBackend(Backend):
 
     def check_digest(self, user: str, digest: str, nonce_b64: str, created: str) -> bool:
         """WS-Security PasswordDigest: Base64(SHA-1(nonce + created + password))."""
-        expected = self.config.users.get(user)
+        expected = reveal(self.config.users.get(user))
         if expected is None:
             return False
         try:

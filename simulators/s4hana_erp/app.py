@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from harness.canonical.secrets import reveal
 from simulators._kit import Call, Endpoint, FaultDecision, Kit, Simulator, json_response
 from simulators._kit.admin import admin_error
 
@@ -157,7 +158,7 @@ class S4HanaSimulator(Simulator):
                     "utf-8").partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 user = None
-        if user is None or self.cfg.users.get(user) != password:
+        if user is None or reveal(self.cfg.users.get(user)) != password:
             raise SapError(401, NOT_AUTHORIZED, "Logon failed: user or password is incorrect",
                            headers={"www-authenticate": 'Basic realm="SAP NetWeaver '
                                     f'Application Server [O2C/{self.cfg.sap_client}]"'},

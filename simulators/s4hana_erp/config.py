@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness.canonical.secrets import Secret, builtin_secret
 from simulators._kit import SimulatorConfig
 
 # ISO 4217 minor units where they are not 2 (SAP table TCURX)
@@ -50,8 +51,9 @@ _PERIOD = r"^(\*|[A-Z0-9]{4})/\d{4}/(\*|0(0[1-9]|1[0-6]))$"
 class Config(SimulatorConfig):
     """Logon users, company codes, the BP number range and posting-period control."""
 
-    users: dict[str, str] = Field(default_factory=lambda: {"O2C_COMM_USER": "o2c-password"},
-                                  description="communication users for Basic auth")
+    users: dict[str, Secret] = Field(
+        default_factory=lambda: {"O2C_COMM_USER": builtin_secret("o2c-password")},
+        description="communication users for Basic auth")
     sap_client: str = "100"
     csrf_protection: bool = Field(default=True, description="require x-csrf-token on writes")
     company_codes: list[CompanyCode] = Field(

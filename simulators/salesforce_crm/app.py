@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from harness.canonical.secrets import reveal
 from simulators._kit import Call, Endpoint, FaultDecision, Kit, Simulator, SimulatorError
 from simulators._kit import json_response as _json
 
@@ -197,7 +198,7 @@ class SalesforceSimulator(Simulator):
             except orjson.JSONDecodeError:
                 return admin_error(400, "invalid_json", "body is not JSON")
             url = data.get("url") if isinstance(data, dict) else None
-            secret = data.get("secret", kit.config.change_event_secret) \
+            secret = data.get("secret", reveal(kit.config.change_event_secret)) \
                 if isinstance(data, dict) else None
             if not isinstance(url, str) or not url.startswith(("http://", "https://")):
                 return admin_error(422, "invalid_request", "url: an http(s) URL is required")

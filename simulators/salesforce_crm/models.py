@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import Field as PydanticField
 
+from harness.canonical.secrets import Secret, builtin_secret, reveal
 from simulators._kit import Backend, SeedRequest, SimContext, SimulatorConfig
 
 from . import query as soql_query
@@ -53,12 +54,12 @@ class Config(SimulatorConfig):
 
     client_id: str = PydanticField(default="3MVG9o2cHarnessSimulatorConsumerKey",
                                    description="connected app consumer key")
-    client_secret: str = PydanticField(default="o2c-client-secret",
-                                       description="connected app consumer secret")
+    client_secret: Secret = PydanticField(default=builtin_secret("o2c-client-secret"),
+                                          description="connected app consumer secret")
     username: str = "integration@o2c.test"
-    password: str = "o2c-password"
-    security_token: str = PydanticField(
-        default="o2cSecurityToken",
+    password: Secret = builtin_secret("o2c-password")
+    security_token: Secret = PydanticField(
+        default=builtin_secret("o2cSecurityToken"),
         description="appended to the password by password-grant and SOAP logins; "
                     "empty means the password alone is accepted")
     session_lifetime_s: Annotated[int, PydanticField(ge=60, le=86_400 * 30)] = 7200
@@ -66,8 +67,8 @@ class Config(SimulatorConfig):
     default_currency: str = "USD"
     change_event_urls: list[str] = PydanticField(
         default_factory=list, description="receivers of Opportunity change events")
-    change_event_secret: str = PydanticField(
-        default="o2c-cdc-secret",
+    change_event_secret: Secret = PydanticField(
+        default=builtin_secret("o2c-cdc-secret"),
         description="HMAC key for X-Sfdc-Signature on events sent to change_event_urls")
 
 
@@ -134,7 +135,7 @@ class SalesforceBackend(Backend):
     # -- sessions and OAuth --------------------------------------------------------------------
     def check_password(self, username: str, password: str) -> bool:
         cfg = self.config
-        expected = cfg.password + cfg.security_token
+        expected = f"{reveal(cfg.password)}{reveal(cfg.security_token)}"
         return hmac.compare_digest(username, cfg.username) and \
             hmac.compare_digest(password.encode(), expected.encode())
 
@@ -148,8 +149,8 @@ class SalesforceBackend(Backend):
             "user_id": USER_ID,
         })
         identity = f"{base_url}/id/{ORG_ID}/{USER_ID}"
-        mac = hmac.new(self.config.client_secret.encode(), f"{identity}{issued_ms}".encode(),
-                       hashlib.sha256).digest()
+        key = str(reveal(self.config.client_secret)).encode()
+        mac = hmac.new(key, f"{identity}{issued_ms}".encode(), hashlib.sha256).digest()
         return {"access_token": token, "instance_url": base_url, "id": identity,
                 "token_type": "Bearer", "issued_at": str(issued_ms),
                 "signature": base64.b64encode(mac).decode(), "scope": "api"}
@@ -533,7 +534,8 @@ class SalesforceBackend(Backend):
 
     def _emit_change_event(self, doc: dict[str, Any], change_type: str, changed: list[str],
                            version: str) -> None:
-        targets = [(url, self.config.change_event_secret) for url in self.config.change_event_urls]
+        secret = str(reveal(self.config.change_event_secret))
+        targets = [(url, secret) for url in self.config.change_event_urls]
         targets += [(s["url"], s["secret"]) for s in self.subscriptions()]
         if not targets:
             return

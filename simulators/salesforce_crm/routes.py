@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 import orjson
 from starlette.responses import Response
 
+from harness.canonical.secrets import reveal
 from simulators._kit import Call, json_response
 
 from . import composite
@@ -215,7 +216,7 @@ def oauth_token(call: Call) -> Response:
     if client_id is None or not hmac.compare_digest(client_id.encode(), cfg.client_id.encode()):
         raise OAuthError("invalid_client_id", "client identifier invalid")
     if client_secret is None or not hmac.compare_digest(client_secret.encode(),
-                                                        cfg.client_secret.encode()):
+                                                        str(reveal(cfg.client_secret)).encode()):
         raise OAuthError("invalid_client", "invalid client credentials")
     if grant == "password" and not b.check_password(form.get("username", ""),
                                                     form.get("password", "")):

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 from starlette.requests import Request
 
+from harness.canonical.secrets import Secret, builtin_secret, reveal
 from simulators._kit import Endpoint, FaultDecision, Simulator, SimulatorConfig, SimulatorError
 from simulators._kit.base import Port
 
@@ -34,7 +35,7 @@ class Config(SimulatorConfig):
     """Settings of the Stripe simulator."""
 
     port: Port = 8102
-    api_keys: list[str] = Field(default_factory=lambda: ["sk_test_o2c_harness"],
+    api_keys: list[Secret] = Field(default_factory=lambda: [builtin_secret("sk_test_o2c_harness")],
                                 description="secret keys accepted (Bearer or Basic username)")
     publishable_keys: list[str] = Field(
         default_factory=lambda: ["pk_test_o2c_harness"],
@@ -58,7 +59,7 @@ class StripeSimulator(Simulator):
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         super().__init__(config)
-        keys: list[str] = list(getattr(self.config, "api_keys", []))
+        keys = [reveal(k) for k in getattr(self.config, "api_keys", [])]
         self._keys = set(keys)
         self._publishable = set(getattr(self.config, "publishable_keys", []))
         # exact Authorization header values → key: the hot path is one dict lookup

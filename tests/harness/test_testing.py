@@ -45,8 +45,8 @@ def test_stripe_and_simple_salesforce_sdks_at_their_default_hosts(no_network: li
             client.v1.customers.retrieve("cus_missing")
 
         # SOAP login at login.salesforce.com, then REST on the instance it names
-        sf = Salesforce(username=crm.username, password=crm.password,
-                        security_token=crm.security_token)
+        sf = Salesforce(username=crm.username, password=crm.password.get_secret_value(),
+                        security_token=crm.security_token.get_secret_value())
         created = sf.Account.create({"Name": "Acme GmbH"})
         assert created["success"] is True
         rows = sf.query("SELECT Id, Name FROM Account WHERE Name = 'Acme GmbH'")["records"]
@@ -91,11 +91,11 @@ def test_avalara_adyen_and_s4hana_hosts(no_network: list[Any]) -> None:
     account, license_key = next(iter(tax.accounts.items()))  # type: ignore[attr-defined]
     with mock_landscape(only=["tax", "payments", "cloud_erp"]):
         avatax = AvataxClient("app", "1.0", "machine", "sandbox").add_credentials(
-            account, license_key)
+            account, license_key.get_secret_value())
         assert avatax.ping().json()["authenticated"] is True
 
         payments = simulators.config_class("payments")()
-        adyen = Adyen.Adyen(xapikey=payments.api_keys[0], platform="test")  # type: ignore[attr-defined]
+        adyen = Adyen.Adyen(xapikey=payments.api_keys[0].get_secret_value(), platform="test")  # type: ignore[attr-defined]
         result = adyen.checkout.payments_api.payments({
             "amount": {"currency": "EUR", "value": 1000}, "reference": "ORDER-1",
             "merchantAccount": payments.merchant_accounts[0],  # type: ignore[attr-defined]

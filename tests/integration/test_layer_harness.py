@@ -30,7 +30,7 @@ def test_bind_integration_wires_the_layer_to_the_landscape(tmp_path: Path) -> No
     layer = ls.bind_integration(settings, served)
     assert [s.name for s in layer] == ["integration"]
     config = ls.integration_settings(settings, {s.name: s.url for s in served})
-    assert config["billing"]["api_key"] == "sk_test_o2c_harness"
+    assert config["billing"]["api_key"].get_secret_value() == "sk_test_o2c_harness"
     assert config["legacy_erp"]["username"] == "O2C_RFC"
     assert config["database_url"].startswith("sqlite:///")
     servers = [ThreadedServer(s.app, served=s).start() for s in served]

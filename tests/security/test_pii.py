@@ -8,10 +8,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +18,6 @@ from typing import Any
 import pytest
 import structlog
 
-import simulators
 from harness.business import in_process_clients
 from harness.canonical.redact import (
     CARD,
@@ -36,7 +32,6 @@ from harness.canonical.redact import (
 from harness.gate import CaseResult
 from scenarios.definitions import TEMPLATES
 
-ROOT = Path(__file__).resolve().parents[2]
 GATE_SEED = 42  # `harness gate`'s default --seed; its seed stage asks each simulator for 20
 GATE_SIZE = 20
 CARD_NUMBERS = ("4111111111111111",)  # the scenarios' and locustfiles' test card
@@ -70,7 +65,7 @@ NOT_LOGS = (".db", ".db-wal", ".db-shm", ".sqlite", ".pem", ".key")
     ("ca 123456789RT0001", TAX_ID),
 ])
 def test_each_kind_of_pii_is_replaced_by_its_marker(text: str, marker: str) -> None:
-    prefix, pii = text.split(" ", 1) if not text.startswith(('"', "card[")) else ("", text)
+    prefix, _ = text.split(" ", 1) if not text.startswith(('"', "card[")) else ("", text)
     out = redact_text(text)
     assert marker in out
     if prefix:  # the whole value went, the words around it stay
@@ -244,25 +239,6 @@ def test_the_gate_data_holds_pii_to_look_for() -> None:
     assert "4111111111111111" in values
 
 
-@pytest.fixture(scope="module")
-def gate_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One whole ``harness gate --quick`` (every stage: landscape, seed, smoke, the reference
-    layer, contracts, fuzz, a fault-matrix cell, load) in a subprocess; the layer logs at info;
-    stdout and stderr to files. ~1-2 minutes on 2 cores: the acceptance run of issue 15."""
-    work = tmp_path_factory.mktemp("gate-pii")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "O2C_"))}
-    env.update({"CI": "true", "HARNESS_REPORT_DIR": str(work / "reports"),
-                "HARNESS_STATE_DIR": str(work / "state"), "HARNESS_LOG_LEVEL": "info",
-                "O2C_LOG_LEVEL": "info",
-                **{f"HARNESS_SIMULATORS__{n.upper()}__PORT": "0" for n in simulators.names()}})
-    with (work / "stdout.log").open("wb") as out, (work / "stderr.log").open("wb") as err:
-        proc = subprocess.run([sys.executable, "-m", "harness", "gate", "--quick"], cwd=ROOT,
-                              env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                              timeout=900, check=False)
-    (work / "exit_code").write_text(str(proc.returncode))
-    return work
-
-
 @pytest.mark.slow
 def test_a_whole_gate_run_writes_and_prints_no_pii(gate_run: Path) -> None:
     summaries = list((gate_run / "reports").glob("*/summary.json"))
@@ -270,7 +246,8 @@ def test_a_whole_gate_run_writes_and_prints_no_pii(gate_run: Path) -> None:
     summary = json.loads(summaries[0].read_text())
     ran = {s["name"]: s["status"] for s in summary["stages"]}
     # every stage ran (passed or failed): the grep covers what each one writes
-    assert all(status in ("passed", "failed") for status in ran.values()), ran
+    not_run = {name: status for name, status in ran.items() if status not in ("passed", "failed")}
+    assert not_run == {}
     assert {"contracts", "fuzz", "fault-matrix", "load"} <= set(ran)
     written = [p for p in gate_run.rglob("*") if p.is_file()]
     assert any(p.name == "engines.log" for p in written)

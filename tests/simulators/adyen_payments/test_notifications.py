@@ -16,7 +16,7 @@ from simulators.adyen_payments import AdyenSimulator, Config
 
 from .conftest import HOOK_PASSWORD, HOOK_USER, MERCHANT, Receiver, card_payment
 
-CONFIG_KEY = Config().hmac_key
+CONFIG_KEY = Config().hmac_key.get_secret_value()
 
 
 def test_notification_is_hmac_signed_and_valid_for_the_sdk(adyen: Adyen.Adyen,

@@ -18,10 +18,10 @@ from simulators._kit.testing import WebhookRecorder
 from simulators.salesforce_crm import Config, SalesforceSimulator
 
 CLIENT_ID = Config().client_id
-CLIENT_SECRET = Config().client_secret
+CLIENT_SECRET = Config().client_secret.get_secret_value()
 USERNAME = Config().username
-PASSWORD = Config().password
-SECURITY_TOKEN = Config().security_token
+PASSWORD = Config().password.get_secret_value()
+SECURITY_TOKEN = Config().security_token.get_secret_value()
 
 
 @pytest.fixture(scope="session")

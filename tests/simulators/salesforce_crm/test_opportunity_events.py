@@ -101,8 +101,9 @@ def test_change_event_urls_from_config_and_polling(tls: TLSFiles,
         body = wait_for(lambda: receiver.bodies() and receiver.bodies()[0])
         signature = receiver.received[0].headers["x-sfdc-signature"]
         signed = receiver.received[0].headers["x-sfdc-timestamp"].encode() + b"." + body
-        assert signature == base64.b64encode(hmac.new(config.change_event_secret.encode(),
-                                                      signed, hashlib.sha256).digest()).decode()
+        key = config.change_event_secret.get_secret_value().encode()
+        mac = hmac.new(key, signed, hashlib.sha256).digest()
+        assert signature == base64.b64encode(mac).decode()
         polled = sf.query(f"SELECT Id, StageName FROM Opportunity "
                           f"WHERE LastModifiedDate > {since} AND IsWon = true")
         assert [r["Id"] for r in polled["records"]] == [opp]
