@@ -1,7 +1,8 @@
-"""ERP outage window (issue 8): the cloud ERP refuses every posting with 503 while several
-invoices are finalized; they wait (``erp_posting_delayed``, never a dead letter), and once
-the ERP is back each is posted exactly once. The legacy ERP's outage at month end is in
-test_layer_flows.py::test_outage_and_early_payment."""
+"""Less friendly conditions (issue 8): an ERP outage window — the cloud ERP refuses every
+posting with 503 while several invoices are finalized; they wait (``erp_posting_delayed``,
+never a dead letter) and once the ERP is back each is posted exactly once (the legacy ERP's
+month-end outage is in test_layer_flows.py::test_outage_and_early_payment) — and a payment
+for an invoice the layer does not know yet: parked, applied when the invoice appears."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from o2c_actors import billing_catalog, billing_client
+from o2c_actors import billing_catalog, billing_client, pay_by_card
 from o2c_landscape import Landscape, landscape, wait_for
 
 JOURNAL = "*/API_O2C_JOURNALENTRY_SRV/A_JournalEntry"
@@ -78,3 +79,55 @@ def test_invoices_wait_out_an_erp_outage_then_post_once(scape: Landscape) -> Non
         assert len(events) == 1
     created = [e for e in _posts(scape) if e["status"] == 201]
     assert len(created) == len(invoices)  # one journal entry per invoice, despite retries
+
+
+def test_payment_for_an_invoice_not_known_yet_is_parked_then_applied(scape: Landscape) -> None:
+    """Billing's invoice webhooks reach the layer late (~10 s): the customer pays the invoice
+    before the layer knows it; the payment is parked, and applied once when the invoice
+    appears (tracked, posted)."""
+    keys = billing_catalog(scape, "EUR")
+    r = scape.layer.post("/customers", headers={"Idempotency-Key": "out-early"}, json={
+        "crm_account_id": "001OUTAGEEARLY0000", "name": "Frühzahler AG",
+        "legal_entity": "DE01", "country": "DE", "currency": "EUR",
+        "address": {"line1": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117",
+                    "country": "DE"}})
+    assert r.status_code == 201, r.text
+    customer = r.json()
+    # each delivery is held uniform(0, 12 s) from the seeded draw: seed 6 holds the first two
+    # (invoice.created, invoice.finalized) 9.5 s and 9.9 s
+    late = scape.sim("billing").put("/_sim/faults", json={"seed": 6, "rules": [{
+        "kind": "webhook_delay", "route": "*/webhooks/stripe", "delay_ms": 12_000}]})
+    assert late.status_code == 200, late.text
+    try:
+        subs = scape.layer.post("/subscriptions", json={"customer_id": customer["id"],
+                                                        "items": [{"plan": keys["plan"]}]})
+        assert subs.status_code == 201, subs.text
+        invoice = wait_for(lambda: next(iter(billing_client(scape).v1.invoices.list(params={
+            "customer": customer["references"]["billing"]}).data), None), timeout=30,
+            message="the first invoice in billing")
+        assert scape.layer.get(f"/invoices/{invoice.id}").status_code == 404
+        psp = pay_by_card(scape, invoice_id=invoice.id, amount=invoice.total,
+                          currency=invoice.currency.upper())
+        parked = wait_for(lambda: (lambda r: r.json() if r.status_code == 200 else None)(
+            scape.layer.get(f"/payments/{psp}")), timeout=8,
+            message="the payment parked by the layer")
+        # parked while the layer did not know the invoice (its webhooks are still held back)
+        assert parked["status"] == "buffered" and parked["invoice_id"] is None
+        assert scape.layer.get(f"/invoices/{invoice.id}").status_code == 404
+    finally:
+        scape.sim("billing").delete("/_sim/faults")  # already held deliveries keep their delay
+
+    applied = wait_for(lambda: (lambda v: v if v["status"] == "applied" else None)(
+        scape.layer.get(f"/payments/{psp}").json()), timeout=60,
+        message="the parked payment applied once the invoice appeared")
+    view = scape.layer.get(f"/invoices/{invoice.id}").json()
+    assert view["status"] == "paid" and applied["erp_clearing_document"]
+    assert scape.await_fact("cloud_erp", "invoice.posted", view["number"])["count"] == 1
+    assert scape.await_fact("cloud_erp", "payment.cleared", view["number"][:16])["count"] == 1
+    assert scape.await_fact("billing", "invoice.paid", invoice.id)["count"] == 1
+    # parked under the invoice id (no customer known then), cleared after the posting
+    parked_steps = [s["step"] for s in scape.layer.get(
+        f"/timeline/{invoice.id}").json()["steps"]]
+    assert "payment.buffered" in parked_steps
+    steps = [s["step"] for s in scape.layer.get(f"/timeline/{customer['id']}").json()["steps"]]
+    assert steps.index("erp.invoice_posted") < steps.index("erp.payment_cleared")
