@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .canonical.redact import redact, redact_xml
+from .canonical.redact import redact, redact_file, redact_xml
 from .gate import STAGES, SUMMARY_SCHEMA_VERSION, CaseResult, GateResult
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "summary.schema.json"
@@ -82,6 +82,7 @@ def write_reports(result: GateResult) -> dict[str, Any]:
 
     result.report_dir.mkdir(parents=True, exist_ok=True)
     doc = redact(summary(result))  # fuzz repros, timelines, messages: no PII in reports
+    redact_file(result.report_dir / "engines.log")  # the engines' own output, captured
     (result.report_dir / "summary.json").write_text(json.dumps(doc, indent=2, default=str))
     junit(result).write(result.report_dir / "junit.xml", encoding="utf-8",
                         xml_declaration=True)

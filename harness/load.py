@@ -40,7 +40,7 @@ import httpx
 import simulators
 
 from . import landscape as ls
-from .canonical.redact import redact
+from .canonical.redact import redact, redact_file
 from .config import HarnessSettings, LatencySla
 from .errors import LandscapeError, LoadError
 
@@ -473,6 +473,9 @@ def run_load(settings: HarnessSettings, options: LoadOptions,
     result = LoadResult(run_id, out, summary, check_slas(settings, summary, scenario))
     summary["sla"] = {"passed": result.passed, "checks": [c.as_json() for c in result.checks]}
     (out / "load.json").write_text(json.dumps(redact(summary), indent=2), encoding="utf-8")
+    for written in out.rglob("*"):  # Locust's own CSVs, log and HTML: its failure messages
+        if written.suffix in (".csv", ".log", ".html", ".json") and written.is_file():
+            redact_file(written)
     for check in result.checks:
         report(check)
     return result

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 EMAIL = "[email]"
@@ -147,6 +148,20 @@ def structlog_processor(_logger: Any, _method: str,
     return event_dict
 
 
+def redact_file(path: Path) -> bool:
+    """Redact a text file written by another program (Locust's CSVs and log, the engines'
+    captured output) in place; True when something was replaced. Binary files are left."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    redacted = redact_text(text)
+    if redacted == text:
+        return False
+    path.write_text(redacted, encoding="utf-8")
+    return True
+
+
 def redact_xml(root: Any) -> Any:
     """Redact an ``xml.etree`` element tree in place (text, tails, attribute values): JUnit
     messages and captured output. Returns ``root``."""
@@ -189,4 +204,5 @@ def install_logging_filter(*names: str) -> None:
 
 
 __all__ = ["CARD", "CVC", "EMAIL", "PHONE", "REDACTED", "TAX_ID", "RedactingFilter",
-           "install_logging_filter", "redact", "redact_text", "redact_xml", "structlog_processor"]
+           "install_logging_filter", "redact", "redact_file", "redact_text", "redact_xml",
+           "structlog_processor"]

@@ -152,6 +152,36 @@ def test_a_case_message_is_redacted_everywhere_it_is_shown() -> None:
     assert case.message == f"customer {EMAIL} ({TAX_ID}) not in billing"
 
 
+def test_the_gate_redacts_the_engines_captured_output(tmp_path: Path) -> None:
+    # the engines (Pact verifier, schemathesis, the layer) write to engines.log by fd, past
+    # any logger: the report writer redacts the file; summary.json too
+    from harness.gate import GateResult
+    from harness.gate_report import write_reports
+
+    (tmp_path / "engines.log").write_text("mismatch: expected ada@example.com got DE811569869\n")
+    result = GateResult("run-1", tmp_path)
+    result.cases.append(CaseResult("fuzz", "integration", "failed",
+                                   message="POST /customers with tel +44 20 7946 0018"))
+    write_reports(result)
+    assert (tmp_path / "engines.log").read_text() == f"mismatch: expected {EMAIL} got {TAX_ID}\n"
+    for name in ("summary.json", "junit.xml", "report.html"):
+        assert "7946" not in (tmp_path / name).read_text()
+    assert PHONE in (tmp_path / "summary.json").read_text()
+    assert PHONE in (tmp_path / "junit.xml").read_text()
+
+
+def test_a_file_another_program_wrote_is_redacted_in_place(tmp_path: Path) -> None:
+    from harness.canonical.redact import redact_file
+
+    failures = tmp_path / "locust_failures.csv"
+    failures.write_text('POST,/v71/payments,"declined 4111111111111111 cvc: 737",1\n')
+    assert redact_file(failures)
+    assert failures.read_text() == f'POST,/v71/payments,"declined {CARD} cvc: {CVC}",1\n'
+    assert not redact_file(failures)  # nothing left: the file is not rewritten
+    (tmp_path / "blob").write_bytes(b"\xff\xfe\x00")
+    assert not redact_file(tmp_path / "blob")
+
+
 # -- the acceptance test: a whole gate run, grepped -----------------------------------------
 def _walk(value: Any, key: str | None = None) -> Iterator[tuple[str | None, Any]]:
     if isinstance(value, dict):
