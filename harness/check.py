@@ -31,6 +31,7 @@ import scenarios
 from scenarios import Credentials, Endpoints, ScenarioContext, ScenarioRun
 
 from . import landscape as ls
+from . import layer_auth
 from .canonical.secrets import reveal
 from .config import HarnessSettings
 from .errors import ConfigError, LandscapeError
@@ -105,13 +106,15 @@ class Layer(Protocol):
     def crash_and_restart(self) -> None: ...
 
 
-def _layer_config(urls: dict[str, str], public_url: str, db: Path) -> dict[str, Any]:
-    """Wiring only (where each system is, its own URL and database): the layer's behaviour —
-    retries, sweeps, CRM polling — stays at its own defaults, as deployed. It logs errors only,
-    unless the layer's own ``O2C_LOG_LEVEL`` is set (its logs then go to stderr)."""
+def _layer_config(urls: dict[str, str], public_url: str, db: Path,
+                  auth: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Wiring only (where each system is, its own URL and database, the harness' API client):
+    the layer's behaviour — retries, sweeps, CRM polling — stays at its own defaults. It logs
+    errors only, unless the layer's own ``O2C_LOG_LEVEL`` is set (its logs then go to stderr)."""
     return {
         "public_url": public_url, "database_url": f"sqlite:///{db}",
         **({} if "O2C_LOG_LEVEL" in os.environ else {"log_level": "error"}),
+        **({"auth": auth} if auth else {}),
         **{name: {"url": urls[name]} for name in
            ("crm", "billing", "tax", "payments", "cloud_erp", "legacy_erp")},
     }
@@ -133,13 +136,14 @@ def _wait_layer(url: str, timeout: float = 30.0,
 class InProcessLayer:
     """The reference layer served from a thread of this process (its public app factory)."""
 
-    def __init__(self, urls: dict[str, str], workdir: Path) -> None:
+    def __init__(self, urls: dict[str, str], workdir: Path,
+                 auth: dict[str, Any] | None = None) -> None:
         from integration import Settings, create_app  # the public factory, as `harness up`
         from simulators._kit import Served, ThreadedServer, bind
 
         sock = bind("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        app = create_app(Settings(**_layer_config(urls, self.url, workdir / "layer.db")))
+        app = create_app(Settings(**_layer_config(urls, self.url, workdir / "layer.db", auth)))
         self._server = ThreadedServer(app, served=Served("integration", app, sock)).start()
         _wait_layer(self.url)
 
@@ -156,6 +160,8 @@ def _env(config: dict[str, Any], prefix: str = "O2C_") -> dict[str, str]:
         name = f"{prefix}{key.upper()}"
         if isinstance(value, dict):
             env.update(_env(value, f"{name}__"))
+        elif isinstance(value, list):
+            env[name] = json.dumps(value)  # pydantic-settings parses complex values as JSON
         else:
             env[name] = str(reveal(value))  # a secret goes to the layer's env as itself
     return env
@@ -164,13 +170,15 @@ def _env(config: dict[str, Any], prefix: str = "O2C_") -> dict[str, str]:
 class ProcessLayer:
     """The reference layer as its own process (uvicorn), so it can be SIGKILLed."""
 
-    def __init__(self, urls: dict[str, str], workdir: Path) -> None:
+    def __init__(self, urls: dict[str, str], workdir: Path,
+                 auth: dict[str, Any] | None = None) -> None:
         with socket.socket() as probe:  # a free port; uvicorn binds it again below
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
-        self.env = {**os.environ, **_env(_layer_config(urls, self.url, workdir / "layer.db"))}
+        self.env = {**os.environ,
+                    **_env(_layer_config(urls, self.url, workdir / "layer.db", auth))}
         self.restarts = 0
         self.proc = self._spawn()
 
@@ -258,9 +266,10 @@ def cell_landscape(settings: HarnessSettings, as_process: bool) -> \
     with tempfile.TemporaryDirectory(prefix="o2c-check-") as tmp, \
             ls.start_in_process(cell, names) as scape:
         layer: InProcessLayer | ProcessLayer = (ProcessLayer if as_process else InProcessLayer)(
-            dict(scape.urls), Path(tmp))
+            dict(scape.urls), Path(tmp), layer_auth.served_layer_auth(settings))
         try:
-            yield Endpoints(dict(scape.urls), layer.url, credentials(settings)), layer
+            yield Endpoints(dict(scape.urls), layer.url, credentials(settings),
+                            layer_client=layer_auth.credentials(settings, layer.url)), layer
         finally:
             layer.stop()
 
@@ -274,7 +283,7 @@ def run_cell(settings: HarnessSettings, scenario: str, profile: str,
     notes: list[str] = []
     try:
         with cell_landscape(settings, as_process) as (endpoints, layer), \
-                httpx.Client(timeout=30) as client:
+                httpx.Client(timeout=30, auth=endpoints.layer_auth) as client:
             since = clocks(client, endpoints)
             apply_profile(client, endpoints, profile, options.seed)
             crashed: list[str] = []

@@ -31,7 +31,7 @@ from pydantic_settings import (
 import simulators
 from simulators._kit import PROFILES, FaultConfig, FaultRule, SimulatorConfig
 
-from .canonical.secrets import HINT, inline_secrets, secret_path
+from .canonical.secrets import HINT, Secret, builtin_secret, inline_secrets, secret_path
 from .errors import ConfigError
 from .layer_tls import LayerTlsSettings
 
@@ -63,6 +63,16 @@ class IntegrationSettings(BaseModel):
                         "integration layer, on the port of `url`, wired to the simulators")
     database_url: str | None = Field(default=None, description="the reference layer's "
                                      "database; default: SQLite under state_dir")
+    client_id: str | None = Field(default="o2c-harness", min_length=1, max_length=200,
+                                  description="OAuth2 client of the harness at the layer's "
+                                              "API (none: call it without a token)")
+    client_secret: Secret = Field(
+        default=builtin_secret("test-o2c-harness-client-secret"),
+        description="that client's secret (the default is the local landscape's test value)")
+    token_url: AnyHttpUrl | None = Field(default=None, description="the OAuth2 token "
+                                         "endpoint; default: <url>/oauth/token")
+    scope: str | None = Field(default=None, description="scopes to ask for (space-separated); "
+                                                        "default: all the client may have")
     bus_url: Annotated[AnyUrl, UrlConstraints(allowed_schemes=["amqp", "amqps"],
                                               host_required=True)] | None = Field(
         default=None, description="the reference layer publishes its business events to this "
@@ -72,6 +82,11 @@ class IntegrationSettings(BaseModel):
     tls: LayerTlsSettings = Field(default_factory=LayerTlsSettings,
                                   description="optional (mutual) TLS between the harness and "
                                               "the layer (harness.layer_tls)")
+
+    @property
+    def token_endpoint(self) -> str:
+        return str(self.token_url) if self.token_url else \
+            str(self.url).rstrip("/") + "/oauth/token"
 
 
 class LatencySla(BaseModel):

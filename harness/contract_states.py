@@ -302,8 +302,9 @@ class IntegrationStates:
     }
 
     def __init__(self, layer_url: str, simulator_urls: Mapping[str, str],
-                 timeout_s: float = 60.0) -> None:
-        self.layer = httpx.Client(base_url=layer_url, timeout=30)
+                 timeout_s: float = 60.0, auth: httpx.Auth | None = None) -> None:
+        # auth: the harness' OAuth2 client of the layer (harness.layer_auth)
+        self.layer = httpx.Client(base_url=layer_url, timeout=30, auth=auth)
         self.sims = {name: httpx.Client(base_url=url, timeout=30)
                      for name, url in simulator_urls.items()}
         self.timeout_s = timeout_s

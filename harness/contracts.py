@@ -585,6 +585,8 @@ def _verify_layer(settings: HarnessSettings, name: str, sources: list[PactSource
                   states_class: Any) -> ProviderVerification:
     import httpx
 
+    from . import layer_auth
+
     url = str(settings.integration.url).rstrip("/")
     reason = ""
     if running is None:
@@ -595,15 +597,23 @@ def _verify_layer(settings: HarnessSettings, name: str, sources: list[PactSource
             httpx.get(f"{url}/health", timeout=3).raise_for_status()
         except httpx.HTTPError as exc:
             reason = f"the integration layer does not answer at {url} ({exc})"
+    headers: dict[str, str] = {}
+    refused = ""
+    if not reason:
+        try:  # the verifier replays the consumers' requests with the harness' bearer token
+            headers = layer_auth.bearer_headers(settings, url)
+        except httpx.HTTPError as exc:
+            reason = refused = (f"the layer refused the harness' OAuth2 client ({exc}); "
+                                "check integration.client_id and client_secret")
     if reason:
         result = skipped(name, sources, reason)
-        if broker is not None and not sources:
+        if (broker is not None and not sources) or refused:
             result.error = reason
         for interaction in result.interactions:
             for reporter in reporters:
                 reporter(interaction)
         return result
-    states = states_class(url, dict(running.urls))
+    states = states_class(url, dict(running.urls), auth=layer_auth.auth(settings, url))
 
     def messages(description: str, values: Mapping[str, Any]) -> tuple[bytes, Mapping[str, Any]]:
         event_type = next((w for w in description.split() if w.count(".") == 1), description)
@@ -611,7 +621,8 @@ def _verify_layer(settings: HarnessSettings, name: str, sources: list[PactSource
 
     try:
         return verify_provider(name, base_url=url, sources=sources, broker=broker,
-                               states=states, messages=messages, reporters=reporters)
+                               states=states, messages=messages, reporters=reporters,
+                               headers=headers)
     finally:
         states.close()
 

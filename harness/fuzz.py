@@ -32,6 +32,7 @@ import httpx
 import simulators
 
 from . import landscape as ls
+from . import layer_auth
 from .canonical.secrets import reveal
 from .config import HarnessSettings
 from .errors import HarnessError, LandscapeError
@@ -209,6 +210,15 @@ def credentials_fetcher(name: str, config: Any) -> Fetch:
             return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
         return token
+    if name == INTEGRATION and config is not None:  # scenarios.layer_auth.ClientCredentials
+        layer_form = config.form()
+
+        def bearer(client: Client) -> dict[str, str]:
+            r = client.post(config.token_url, data=layer_form)
+            r.raise_for_status()
+            return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        return bearer
     return lambda client: {}
 
 
@@ -500,7 +510,8 @@ def _fault_code(content: bytes) -> str:
 class FuzzTarget:
     name: str
     url: str
-    config: Any = None  # the simulator's typed Config (None for the integration API)
+    config: Any = None  # the simulator's typed Config (the layer's OAuth2 client for the
+    # integration API: scenarios.layer_auth.ClientCredentials, or None)
     verify: str | bool = True
 
 
@@ -708,7 +719,10 @@ def run_fuzz(settings: HarnessSettings, *, targets: Sequence[str] | None = None,
                     emit(TargetStarted(result.target, result.url))
                     emit(TargetFinished(result))
                 else:
-                    result = fuzz_target(FuzzTarget(INTEGRATION, url),
+                    # the harness' OAuth2 client of the layer (S1-A): schemathesis sends
+                    # its token, and its ignored_auth check tries each operation without it
+                    result = fuzz_target(FuzzTarget(INTEGRATION, url,
+                                                    layer_auth.credentials(settings, url)),
                                          max_examples=max_examples, seed=seed, emit=emit,
                                          workers=workers)
             else:

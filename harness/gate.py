@@ -35,6 +35,7 @@ from . import landscape as ls
 from .canonical.redact import redact_text
 from .config import HarnessSettings
 from .errors import HarnessError
+from .layer_auth import served_layer_auth
 
 SUMMARY_SCHEMA_VERSION = 2
 STAGES = ("landscape", "health", "seed", "smoke", "sut", "contracts", "fuzz", "fault-matrix",
@@ -88,10 +89,10 @@ class CaseResult:
     duration_s: float = 0.0
     message: str = ""
 
-
     def __post_init__(self) -> None:
         # console, summary, JUnit and report.html all show this message: no PII in it
         self.message = redact_text(self.message)
+
 
 @dataclass(frozen=True)
 class StageStarted:
@@ -249,7 +250,7 @@ class Sut:
 
 
 def _start_sut(run: _Run, stack: ExitStack, urls: dict[str, str], options: GateOptions,
-               workdir: Path) -> Sut | None:
+               workdir: Path, auth: dict[str, Any] | None = None) -> Sut | None:
     """The system under test, or None (stage failed or skipped)."""
     sut: list[Sut] = []
     with run.stage("sut"):
@@ -274,7 +275,7 @@ def _start_sut(run: _Run, stack: ExitStack, urls: dict[str, str], options: GateO
 
         def start_layer() -> str:
             # a fresh database per start: it registers its webhook endpoints again
-            layer = InProcessLayer(dict(urls), Path(tempfile.mkdtemp(dir=workdir)))
+            layer = InProcessLayer(dict(urls), Path(tempfile.mkdtemp(dir=workdir)), auth)
             if layers:
                 layers.pop().stop()
             layers.append(layer)
@@ -327,7 +328,8 @@ def run_gate(settings: HarnessSettings, only: Sequence[str] | None = None,
             # seed and smoke first: seeding replaces a simulator's state, which would drop
             # what the system under test registers at start (its webhook endpoints)
             _simulator_checks(run, urls, verify, options.seed)
-            sut = _start_sut(run, stack, urls, options, workdir)
+            sut = _start_sut(run, stack, urls, options, workdir,
+                             served_layer_auth(settings))
             # the engines find this landscape and the SUT as `harness up --detach` would
             # leave them, through a private state dir
             sut_url = sut.url if sut else None

@@ -29,6 +29,7 @@ from simulators._kit import Served, ThreadedServer, bind, build_app, ensure_serv
 from . import layer_tls
 from .config import HarnessSettings
 from .errors import LandscapeError, PortInUseError
+from .layer_auth import served_layer_auth
 
 STATE_FILE = "landscape.json"
 ALIASES = {"cloud-erp": "cloud_erp", "legacy-erp": "legacy_erp", "erp": "cloud_erp",
@@ -250,6 +251,7 @@ def integration_settings(settings: HarnessSettings, urls: dict[str, str]) -> dic
         "database_url": db, "log_level": settings.log_level,
         "bus_url": str(settings.integration.bus_url) if settings.integration.bus_url else None,
         "bus_exchange": settings.integration.bus_exchange,
+        "auth": served_layer_auth(settings),  # the harness' own client is the one it accepts
         "crm": {"url": urls["crm"], "client_id": crm.client_id,
                 "client_secret": crm.client_secret, "username": crm.username,
                 "password": crm.password, "security_token": crm.security_token,

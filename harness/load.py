@@ -38,8 +38,10 @@ from typing import Any
 import httpx
 
 import simulators
+from scenarios.layer_auth import ClientCredentials
 
 from . import landscape as ls
+from . import layer_auth
 from .canonical.redact import redact, redact_file
 from .config import HarnessSettings, LatencySla
 from .errors import LandscapeError, LoadError
@@ -177,7 +179,7 @@ def serve_landscape(settings: HarnessSettings, workdir: Path,
         if layer_process:
             from .check import ProcessLayer  # the one way the harness runs the layer apart
 
-            process = ProcessLayer(dict(urls), workdir)
+            process = ProcessLayer(dict(urls), workdir, layer_auth.served_layer_auth(settings))
             stack.callback(process.stop)
             yield {**urls, "integration": process.url}
             return
@@ -186,6 +188,7 @@ def serve_landscape(settings: HarnessSettings, workdir: Path,
         layer_settings = LayerSettings.model_validate({
             "public_url": public, "database_url": f"sqlite:///{workdir / 'layer.db'}",
             "log_level": "error", "sweep_interval_s": 0.25,
+            "auth": layer_auth.served_layer_auth(settings),
             "crm": {"url": urls["crm"], "poll_interval_s": 0},
             **{name: {"url": urls[name]} for name in ("billing", "tax", "payments",
                                                       "cloud_erp", "legacy_erp")}})
@@ -268,9 +271,23 @@ def remote_worker_command(options: LoadOptions, urls: Mapping[str, str],
             f"--host {urls['integration']} --o2c-urls {sims} --o2c-samples reports/worker")
 
 
-def _run_locust(cmd: list[str], out: Path, limit_s: float, report: Reporter) -> int:
+def locust_env(client: ClientCredentials | None) -> dict[str, str]:
+    """The harness' client of the layer for the Locust processes (environment, never their
+    command line: ``scenarios.layer_auth.LayerAuth.from_env``)."""
+    if client is None:
+        return {}
+    env = {"O2C_LAYER_CLIENT_ID": client.client_id,
+           "O2C_LAYER_CLIENT_SECRET": client.client_secret,
+           "O2C_LAYER_TOKEN_URL": client.token_url}
+    if client.scope:
+        env["O2C_LAYER_SCOPE"] = client.scope
+    return env
+
+
+def _run_locust(cmd: list[str], out: Path, limit_s: float, report: Reporter,
+                extra_env: Mapping[str, str] | None = None) -> int:
     log = out / "locust.log"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    env = {**os.environ, **(extra_env or {}), "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     report(LocustStarted(cmd, log))
     started = time.monotonic()
@@ -465,7 +482,8 @@ def run_load(settings: HarnessSettings, options: LoadOptions,
         cmd = locust_command(options, urls, out, tag)
         limit = options.run_time_s + options.business_timeout_s + 120 + \
             (3600 if options.expect_workers or options.web else 0)
-        code = _run_locust(cmd, out, limit, report)
+        code = _run_locust(cmd, out, limit, report,
+                           locust_env(layer_auth.credentials(settings, urls["integration"])))
     if code not in (0, 1):  # 1: some request failed, which the SLAs judge
         raise LoadError(f"Locust exited with code {code}", f"see {out / 'locust.log'}")
     summary = summarize(out, options, (before, os.getloadavg()),

@@ -128,9 +128,21 @@ class IntegrationApp:
     url: str
 
     def client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client of the layer, authenticated as the harness (OAuth2 client
+        credentials; pass ``auth=None`` for an anonymous one)."""
         import httpx
 
+        kwargs.setdefault("auth", self.auth())
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 60), **kwargs)
+
+    def auth(self) -> httpx.Auth:
+        """Bearer tokens of the layer's default client (the harness' test client, the one
+        the layer served here accepts)."""
+        from integration.auth_settings import HARNESS_CLIENT_ID, HARNESS_CLIENT_SECRET
+        from scenarios.layer_auth import ClientCredentials, LayerAuth
+
+        return LayerAuth(ClientCredentials(HARNESS_CLIENT_ID, HARNESS_CLIENT_SECRET,
+                                           f"{self.url}/oauth/token"), self.url)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,9 @@ from harness.canonical import OnboardingStatus
 from . import correlation, dlq, inbox_replay
 from .adapters.http import AdapterError
 from .api import dlq as dlq_api
-from .api import domain, ops, problems, webhooks
+from .api import domain, ops, problems, security, webhooks
+from .audit import AuditMiddleware
+from .auth import Authority
 from .correlation import CorrelationMiddleware
 from .db.tables import (
     CustomerRow,
@@ -194,8 +196,13 @@ def create_app(settings: Settings | None = None, *,
                               "verified webhooks and a timeline per business key.",
                   lifespan=lifespan)
     app.state.services = services
+    app.state.authority = Authority(settings.auth)  # OAuth2 tokens and their validation
     app.add_middleware(CorrelationMiddleware)
+    # outermost: it sees the correlation id of the answer; audits before the answer is sent
+    app.add_middleware(AuditMiddleware, db=services.db, audit_reads=settings.auth.audit_reads)
     problems.install(app)  # every error a problem+json the OpenAPI documents
+    security.install(app)  # 401/403 problems with their RFC 6750 challenge, audited
+    app.include_router(security.router)
     app.include_router(domain.router)
     app.include_router(webhooks.router)
     app.include_router(ops.router)

@@ -21,9 +21,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from harness.canonical.secrets import Secret, builtin_secret
 
+from .auth_settings import AuthSettings, ResidencySettings
 from .tls_settings import TlsSettings
 
 ErpName = Literal["cloud_erp", "legacy_erp"]
+#: where an endpoint is hosted (data residency); the local landscape counts as "eu"
+Region = Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[a-z0-9-]+$")]
 
 
 class _Section(BaseModel):
@@ -32,6 +35,7 @@ class _Section(BaseModel):
 
 class CrmSettings(_Section):
     url: str = "http://127.0.0.1:8101"
+    region: Region = "eu"
     api_version: str = "59.0"
     client_id: str = "3MVG9o2cHarnessSimulatorConsumerKey"
     client_secret: Secret = builtin_secret("o2c-client-secret")
@@ -52,6 +56,7 @@ class CrmSettings(_Section):
 
 class BillingSettings(_Section):
     url: str = "http://127.0.0.1:8102"
+    region: Region = "eu"
     api_key: Secret = builtin_secret("sk_test_o2c_harness")
     register_webhook: bool = True
     webhook_secret: Secret | None = Field(
@@ -63,6 +68,7 @@ class BillingSettings(_Section):
 
 class TaxSettings(_Section):
     url: str = "http://127.0.0.1:8103"
+    region: Region = "eu"
     account_id: str = "2000000001"
     license_key: Secret = builtin_secret("o2c-test-license")
     company_by_country: dict[str, str] = Field(default_factory=lambda: {
@@ -74,6 +80,7 @@ class TaxSettings(_Section):
 
 class PaymentsSettings(_Section):
     url: str = "http://127.0.0.1:8104"
+    region: Region = "eu"
     api_key: Secret = builtin_secret("AQE_o2c_test_key")
     merchant_accounts: list[str] = Field(default_factory=lambda: ["O2CHarnessECOM"])
     register_webhook: bool = True
@@ -86,6 +93,7 @@ class PaymentsSettings(_Section):
 
 class CloudErpSettings(_Section):
     url: str = "http://127.0.0.1:8105"
+    region: Region = "eu"
     username: str = "O2C_COMM_USER"
     password: Secret = builtin_secret("o2c-password")
     sap_client: str = "100"
@@ -94,6 +102,7 @@ class CloudErpSettings(_Section):
 
 class LegacyErpSettings(_Section):
     url: str = "http://127.0.0.1:8106"
+    region: Region = "eu"
     username: str = "O2C_RFC"
     password: Secret = builtin_secret("Legacy#2004")
     in_doubt_after_s: Annotated[float, Field(ge=0)] = Field(
@@ -188,3 +197,5 @@ class Settings(BaseSettings):
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     tls: TlsSettings = Field(default_factory=TlsSettings,
                              description="HTTPS and optional mutual TLS of the layer's listener")
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    residency: ResidencySettings = Field(default_factory=ResidencySettings)

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from .layer_auth import ClientCredentials, LayerAuth
+
 SF_VERSION = "v59.0"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
@@ -40,11 +42,19 @@ class Credentials:
 
 @dataclass
 class Endpoints:
-    """Where the landscape and the system under test answer: simulator name → base URL."""
+    """Where the landscape and the system under test answer: simulator name → base URL.
+    ``layer_client``: the OAuth2 client the layer's API is called with (``layer_auth`` adds
+    its bearer token to requests under ``integration`` only)."""
 
     simulators: Mapping[str, str]
     integration: str
     credentials: Credentials = field(default_factory=Credentials)
+    layer_client: ClientCredentials | None = None
+    layer_auth: LayerAuth | None = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.layer_client is not None:
+            self.layer_auth = LayerAuth(self.layer_client, self.integration)
 
 
 class ActorError(RuntimeError):

@@ -117,6 +117,8 @@ class ScenarioContext:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        if self.client.auth is None and self.endpoints.layer_auth is not None:
+            self.client.auth = self.endpoints.layer_auth  # applies to the layer's URL only
 
     @property
     def billing(self) -> Billing:

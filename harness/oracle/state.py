@@ -138,7 +138,7 @@ class StateReader:
                  client: httpx.Client | None = None) -> None:
         self.endpoints = endpoints
         self.since = since
-        self.client = client or httpx.Client(timeout=30)
+        self.client = client or httpx.Client(timeout=30, auth=endpoints.layer_auth)
         self.credentials: Credentials = endpoints.credentials
 
     def url(self, name: str) -> str:

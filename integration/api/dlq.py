@@ -14,6 +14,7 @@ from .. import dlq
 from ..adapters.http import AdapterError
 from ..db.reliability_tables import DeadLetter, DeadLetterReplay
 from ..services import Services
+from .security import scoped
 
 router = APIRouter(prefix="/dlq", tags=["dead letters"])
 
@@ -78,7 +79,8 @@ def _out(services: Services, letter_ids: list[int]) -> list[DeadLetterOut]:
                 for i in letter_ids if (d := letters.get(i)) is not None]
 
 
-@router.get("", summary="Dead letters (newest first), with their replay audit")
+@router.get("", summary="Dead letters (newest first), with their replay audit",
+            dependencies=scoped("dlq:read"))
 async def list_dead_letters(
         request: Request, status: Annotated[str | None, Query(max_length=20)] = "open",
         reason: Annotated[str | None, Query(max_length=60)] = None,
@@ -98,7 +100,8 @@ async def list_dead_letters(
     return _out(services, ids)
 
 
-@router.post("/replay", summary="Replay every open dead letter of a reason")
+@router.post("/replay", summary="Replay every open dead letter of a reason",
+             dependencies=scoped("dlq:replay"))
 async def replay_by_reason(
         request: Request, reason: Annotated[str, Query(min_length=1, max_length=60)],
         body: Annotated[ReplayIn | None, Body()] = None,
@@ -126,6 +129,7 @@ async def _one(request: Request, letter_id: int, action: str, actor: str) -> Dea
 
 
 @router.post("/{letter_id}/replay", summary="Replay one dead letter (after fixing the data)",
+             dependencies=scoped("dlq:replay"),
              responses={404: {"description": "no such dead letter"},
                         409: {"description": "not open (replayed, compensated)"}})
 async def replay_one(request: Request, letter_id: LetterId,
@@ -137,6 +141,7 @@ async def replay_one(request: Request, letter_id: LetterId,
 
 @router.post("/{letter_id}/compensate",
              summary="Compensate in billing now (void or credit note per policy)",
+             dependencies=scoped("dlq:replay"),
              responses={404: {"description": "no such dead letter"},
                         409: {"description": "not open, or not an invoice posting"},
                         502: {"description": "billing refused the compensation"}})

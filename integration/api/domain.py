@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from .. import records
+from .. import records, residency
 from ..adapters.http import AdapterError, VendorError
-from ..db.tables import CustomerRow, InvoiceRow, PaymentRow
+from ..db.tables import CustomerRow, InvoiceRow, PaymentRow, utcnow
 from ..flows.month_end import invoice_view
 from ..flows.onboarding import CustomerRequest, OnboardingError, customer_view, onboard_customer
 from ..flows.payments import payment_view
@@ -23,10 +23,11 @@ from ..flows.subscriptions import (
     create_subscription,
     report_usage,
 )
-from ..routing import RoutingError
+from ..routing import RoutingError, route
 from ..services import Services
 from .problems import problem
 from .schemas import PROBLEM, CustomerOut, InvoiceOut, PaymentOut, SubscriptionOut, UsageOut
+from .security import refuse_residency, scoped
 
 router = APIRouter(tags=["domain"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
@@ -65,14 +66,19 @@ async def _idempotent(services: Services, scope: str, key: str | None, payload: 
 
 
 @router.post("/customers", status_code=201, summary="Onboard a customer (once)",
-             response_model=CustomerOut, responses={409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
+             dependencies=scoped("customers:write"), response_model=CustomerOut,
+             responses={409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
 async def post_customer(body: CustomerRequest, request: Request,
                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     services = services_of(request)
+    request.state.audit_target = f"customer {body.crm_account_id}"
     payload = body.model_dump(mode="json")
     replay = await _idempotent(services, "customers", idempotency_key, payload)
     if replay is not None:
         return replay
+    refused = _residency_refusal(request, body)
+    if refused is not None:
+        return refused
     try:
         customer_id = await onboard_customer(services, body)
     except OnboardingError as err:
@@ -92,7 +98,8 @@ async def post_customer(body: CustomerRequest, request: Request,
 
 
 @router.get("/customers/{customer_id}", summary="A customer and its ids in every system",
-            response_model=CustomerOut, responses={404: {"description": "unknown customer"}})
+            dependencies=scoped("customers:read"), response_model=CustomerOut,
+            responses={404: {"description": "unknown customer"}})
 async def get_customer(customer_id: str, request: Request) -> dict[str, Any]:
     with services_of(request).db.session() as session:
         row = session.get(CustomerRow, customer_id) or session.scalar(
@@ -103,7 +110,7 @@ async def get_customer(customer_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.post("/subscriptions", status_code=201, summary="Subscribe an onboarded customer",
-             response_model=SubscriptionOut,
+             dependencies=scoped("subscriptions:write"), response_model=SubscriptionOut,
              responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
 async def post_subscription(body: SubscriptionRequest, request: Request,
                             idempotency_key: IdempotencyKey = None) -> JSONResponse:
@@ -130,7 +137,7 @@ async def post_subscription(body: SubscriptionRequest, request: Request,
 
 
 @router.post("/usage", status_code=202, summary="Report metered usage (once per key)",
-             response_model=UsageOut,
+             dependencies=scoped("usage:write"), response_model=UsageOut,
              responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
 async def post_usage(body: UsageRequest, request: Request) -> JSONResponse:
     try:
@@ -149,7 +156,8 @@ async def post_usage(body: UsageRequest, request: Request) -> JSONResponse:
 
 
 @router.get("/invoices/{invoice_id}", summary="An invoice (canonical or billing id)",
-            response_model=InvoiceOut, responses={404: {"description": "unknown invoice"}})
+            dependencies=scoped("invoices:read"), response_model=InvoiceOut,
+            responses={404: {"description": "unknown invoice"}})
 async def get_invoice(invoice_id: str, request: Request) -> JSONResponse:
     with services_of(request).db.session() as session:
         row = session.get(InvoiceRow, invoice_id) or session.scalar(
@@ -161,7 +169,8 @@ async def get_invoice(invoice_id: str, request: Request) -> JSONResponse:
 
 
 @router.get("/payments/{payment_id}", summary="A payment (canonical id or pspReference)",
-            response_model=PaymentOut, responses={404: {"description": "unknown payment"}})
+            dependencies=scoped("payments:read"), response_model=PaymentOut,
+            responses={404: {"description": "unknown payment"}})
 async def get_payment(payment_id: str, request: Request) -> JSONResponse:
     with services_of(request).db.session() as session:
         row = session.get(PaymentRow, payment_id) or session.scalar(
@@ -169,6 +178,23 @@ async def get_payment(payment_id: str, request: Request) -> JSONResponse:
         if row is None:
             raise HTTPException(404, f"no payment {payment_id}")
         return JSONResponse(_jsonable(payment_view(row)))
+
+
+def _residency_refusal(request: Request, body: CustomerRequest) -> JSONResponse | None:
+    """409 (and an audit row) when this customer's data may not go where onboarding sends
+    it: tax, billing and the ERP its legal entity is routed to now. Nothing is sent."""
+    services = services_of(request)
+    with services.db.session() as session:
+        try:
+            erp: str | None = route(session, body.legal_entity, utcnow()).erp
+        except RoutingError:
+            erp = None  # unroutable: onboarding refuses it (409) before sending anything
+    try:
+        residency.check_customer(services.settings, body.crm_account_id, body.country,
+                                 body.legal_entity, erp)
+    except residency.ResidencyViolation as err:
+        return refuse_residency(request, err)
+    return None
 
 
 def _jsonable(view: dict[str, Any]) -> dict[str, Any]:

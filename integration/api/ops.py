@@ -12,11 +12,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 from sqlalchemy import func, select, text
 
-from .. import records
+from .. import records, residency
 from ..db.tables import EventRecord, ExceptionRecord, InvoiceRow, PaymentRow
 from ..routing import replace_wave_plan, wave_plan
 from ..services import Services
 from ..settings import WavePlanEntry
+from .security import refuse_residency, scoped
 
 router = APIRouter(tags=["operations"])
 
@@ -104,28 +105,39 @@ async def health(request: Request) -> dict[str, Any]:
             "webhooks_registered": sorted(services.webhook_secrets)}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            dependencies=scoped("ops:read"))
 async def metrics(request: Request) -> Response:
     services = _services(request)
     return Response(generate_latest(services.metrics.registry),
                     media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/routing", summary="The wave plan: legal entity → ERP from a date")
+@router.get("/routing", summary="The wave plan: legal entity → ERP from a date",
+            dependencies=scoped("routing:read"))
 async def get_routing(request: Request) -> list[RouteOut]:
     with _services(request).db.session() as session:
         return [RouteOut(**r.__dict__) for r in wave_plan(session)]
 
 
-@router.put("/routing", summary="Replace the wave plan")
-async def put_routing(plan: WavePlan, request: Request) -> list[RouteOut]:
+@router.put("/routing", summary="Replace the wave plan", dependencies=scoped("routing:admin"),
+            response_model=list[RouteOut],
+            responses={409: {"description": "an entry routes a legal entity's data to an "
+                                            "ERP outside its allowed regions (residency)"}})
+async def put_routing(plan: WavePlan, request: Request) -> Any:
+    for entry in plan.entries:
+        try:
+            residency.check_route(_services(request).settings, entry.legal_entity, entry.erp)
+        except residency.ResidencyViolation as err:
+            return refuse_residency(request, err)
     with _services(request).db.session() as session:
         replace_wave_plan(session, plan.entries)
     with _services(request).db.session() as session:
         return [RouteOut(**r.__dict__) for r in wave_plan(session)]
 
 
-@router.get("/timeline/{business_key}", summary="Every step of a business flow")
+@router.get("/timeline/{business_key}", summary="Every step of a business flow",
+            dependencies=scoped("ops:read"))
 async def get_timeline(business_key: str, request: Request) -> Timeline:
     with _services(request).db.session() as session:
         steps = records.timeline(session, business_key)
@@ -136,7 +148,8 @@ async def get_timeline(business_key: str, request: Request) -> Timeline:
                     correlation_ids=sorted({s.correlation_id for s in out}), steps=out)
 
 
-@router.get("/exceptions", summary="Business exceptions (newest first)")
+@router.get("/exceptions", summary="Business exceptions (newest first)",
+            dependencies=scoped("ops:read"))
 async def get_exceptions(request: Request, business_key: str | None = None,
                          include_resolved: bool = False, limit: int = 200) -> \
         list[ExceptionOut]:
@@ -153,7 +166,8 @@ async def get_exceptions(request: Request, business_key: str | None = None,
                 for e in session.scalars(query)]
 
 
-@router.get("/events", summary="Business events emitted (customer.onboarded, ...)")
+@router.get("/events", summary="Business events emitted (customer.onboarded, ...)",
+            dependencies=scoped("ops:read"))
 async def get_events(request: Request, business_key: str | None = None,
                      type: str | None = None, limit: int = 200) -> list[EventOut]:
     with _services(request).db.session() as session:

@@ -109,6 +109,9 @@ def install(app: FastAPI) -> None:
 
 
 _REF = "#/components/schemas/"
+_CHALLENGE = {"WWW-Authenticate": {"description": "the RFC 6750 Bearer challenge (error, "
+                                                  "error_description, scope)",
+                                   "schema": {"type": "string"}}}
 
 
 def _content(name: str) -> dict[str, Any]:
@@ -127,11 +130,20 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
         schemas[model.__name__] = schema
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
-    for item in spec.get("paths", {}).values():
+    for path, item in spec.get("paths", {}).items():
+        if path == "/oauth/token":  # RFC 6749 §5.2 errors, documented by the route itself
+            continue
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses: dict[str, Any] = operation["responses"]
+            if operation.get("security"):  # RFC 6750: no/bad token 401, missing scope 403
+                responses.setdefault("401", {"description": "No bearer token, or an invalid "
+                                                            "or expired one",
+                                             "headers": _CHALLENGE})
+                responses.setdefault("403", {"description": "The token lacks the scope this "
+                                                            "operation needs",
+                                             "headers": _CHALLENGE})
             params = operation.get("parameters", [])
             if "422" in responses:  # FastAPI validates this operation's inputs
                 responses["422"] = {"description": "The request does not match this schema, "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import reliability_tables  # noqa: F401  (registers the outbox/DLQ tables on Base)
+# registers the audit trail and the outbox/DLQ tables on Base
+from . import audit_tables, reliability_tables  # noqa: F401
 from .engine import Database, make_engine, migrate
 from .tables import Base
 

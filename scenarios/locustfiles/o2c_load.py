@@ -41,6 +41,7 @@ from o2c_probe import (
 from scenarios import FRANCE_WAVE, Credentials, Endpoints, WaveEntry
 from scenarios.actors import SF_VERSION, Billing
 from scenarios.definitions import TEMPLATES
+from scenarios.layer_auth import LayerAuth
 
 DRAIN_MESSAGE, DRAINED_MESSAGE = "o2c-drain", "o2c-drained"
 
@@ -109,9 +110,14 @@ def closer_loop(environment: Environment, billing_url: str, every_s: float,
                     response_length=0, response=None, context={}, exception=exc)
 
 
+def layer_headers(ledger: Ledger) -> dict[str, str]:
+    """The harness' bearer token for a call to the layer's API (none when not configured)."""
+    return ledger.layer_auth.headers() if ledger.layer_auth is not None else {}
+
+
 def switch_wave(layer: str, billing_url: str, wave: WaveEntry) -> WaveEntry:
     """The migration team's cut-over: from billing's now on, ``wave`` applies."""
-    with httpx.Client(timeout=30) as http:
+    with httpx.Client(timeout=30, auth=LayerAuth.from_env(layer)) as http:
         now = float(http.get(f"{billing_url}/_sim/clock").json()["now"])
         current = http.get(f"{layer}/routing").json()
         moved = replace(wave, effective_at=now)
@@ -176,7 +182,7 @@ class O2cUser(FastHttpUser):
         r = self.client.post("/subscriptions", name="POST /subscriptions", json={
             "customer_id": view["id"], "items": [{"plan": f"growth-{cur}", "quantity": 1},
                                                  {"plan": f"api-calls-{cur}"}]},
-            headers={"Idempotency-Key": f"sub-{external}"})
+            headers={"Idempotency-Key": f"sub-{external}", **layer_headers(ledger)})
         if r.status_code != 201:
             return None
         self.owned = owned
@@ -203,6 +209,7 @@ class O2cUser(FastHttpUser):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with self.client.get(f"/customers/{crm_id}", name="GET /customers/{crm id}",
+                                 headers=layer_headers(ledger_of(self.environment)),
                                  catch_response=True) as r:
                 if r.status_code == 404:
                     r.success()
@@ -214,7 +221,7 @@ class O2cUser(FastHttpUser):
     def report_usage(self) -> None:
         assert self.owned is not None
         ledger = ledger_of(self.environment)
-        self.client.post("/usage", name="POST /usage", json={
+        self.client.post("/usage", name="POST /usage", headers=layer_headers(ledger), json={
             "customer_id": self.owned.customer_id, "meter_event_name": "api_calls",
             "quantity": ledger.rng.randint(1, 500),
             "idempotency_key": f"{self.owned.customer_id}-{ledger.rng.getrandbits(48):x}"})

@@ -37,6 +37,7 @@ from locust.env import Environment
 
 from scenarios import WaveEntry
 from scenarios.definitions import TEMPLATES, Account
+from scenarios.layer_auth import LayerAuth
 
 INVOICE_POSTING = "invoice-posting"
 PAYMENT_UPDATE = "payment-update"
@@ -103,7 +104,9 @@ class Ledger:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(f"{self.seed}-{os.getpid()}")
-        self.http = httpx.Client(timeout=15)
+        # the layer's API wants the harness' bearer token (O2C_LAYER_* from harness load)
+        self.layer_auth = LayerAuth.from_env(self.layer)
+        self.http = httpx.Client(timeout=15, auth=self.layer_auth)
         templates = [t for t in TEMPLATES if not self.entities or t.legal_entity in
                      self.entities]
         if not templates:

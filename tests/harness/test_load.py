@@ -228,6 +228,7 @@ WAVE_CHECKS = ("customers.onboarded_once", "customers.no_orphans", "invoices.pos
 
 @pytest.mark.slow
 def test_migration_wave_switches_mid_run_and_reconciles(tmp_path: Path) -> None:
+    from harness import layer_auth
     from harness.oracle.checks import Expectations, reconcile
     from harness.oracle.state import StateReader
     from scenarios import Endpoints, WaveEntry
@@ -236,7 +237,8 @@ def test_migration_wave_switches_mid_run_and_reconciles(tmp_path: Path) -> None:
     options = LoadOptions(scenario="migration-wave", users=4, spawn_rate=4, run_time_s=14,
                           wave_at_s=6, close_every_s=2, business_timeout_s=20,
                           entities=("FR01", "DE01"))
-    with serve_landscape(settings, tmp_path) as urls, httpx.Client(timeout=30) as client:
+    with serve_landscape(settings, tmp_path) as urls, httpx.Client(
+            timeout=30, auth=layer_auth.auth(settings, urls["integration"])) as client:
         sims = {k: v for k, v in urls.items() if k != "integration"}
         since = {n: float(client.get(f"{u}/_sim/clock").json()["now"]) for n, u in sims.items()}
         result = run_load(settings, options, landscape=urls)

@@ -16,6 +16,8 @@ import httpx
 
 import simulators
 from integration import Settings, create_app
+from integration.auth_settings import HARNESS_CLIENT_ID, HARNESS_CLIENT_SECRET
+from scenarios.layer_auth import ClientCredentials, LayerAuth
 from simulators._kit import Served, ThreadedServer, bind, build_app, serve_in_thread
 
 SIM_KEYS = {"crm": "crm", "billing": "billing", "tax": "tax", "payments": "payments",
@@ -31,7 +33,8 @@ class Landscape:
 
     def sim(self, name: str) -> httpx.Client:
         if name not in self.clients:
-            self.clients[name] = httpx.Client(base_url=self.urls[name], timeout=30)
+            auth = layer_auth(self.layer_url) if name == "layer" else None
+            self.clients[name] = httpx.Client(base_url=self.urls[name], timeout=30, auth=auth)
         return self.clients[name]
 
     @property
@@ -47,6 +50,12 @@ class Landscape:
         body = r.json()
         assert body["matched"], f"{system}: no {kind} fact for {key} within {timeout}s"
         return body["fact"]  # type: ignore[no-any-return]
+
+
+def layer_auth(url: str, scope: str | None = None) -> LayerAuth:
+    """Bearer tokens of the layer's default client (the harness' test client)."""
+    return LayerAuth(ClientCredentials(HARNESS_CLIENT_ID, HARNESS_CLIENT_SECRET,
+                                       f"{url.rstrip('/')}/oauth/token", scope), url)
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,

@@ -19,6 +19,8 @@ import simulators
 from harness.contract_states import IntegrationStates
 from harness.contracts import interactions_of, pact_sources, verify_provider
 from integration import Settings, create_app
+from integration.auth_settings import HARNESS_CLIENT_ID, HARNESS_CLIENT_SECRET
+from scenarios.layer_auth import ClientCredentials, LayerAuth
 from simulators._kit import Served, ThreadedServer, bind, build_app, serve_in_thread
 
 SIMS = ("crm", "billing", "tax", "payments", "cloud_erp", "legacy_erp")
@@ -54,12 +56,18 @@ def landscape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         yield urls
 
 
+def layer_auth(url: str) -> LayerAuth:
+    return LayerAuth(ClientCredentials(HARNESS_CLIENT_ID, HARNESS_CLIENT_SECRET,
+                                       f"{url}/oauth/token"), url)
+
+
 def _verify(landscape: dict[str, str], tmp_path: Path, consumers: set[str]) -> None:
     pacts = [s for s in pact_sources(copy_pacts(tmp_path / "pacts", "integration-layer"),
                                      "integration-layer") if s.consumer in consumers]
     assert {s.consumer for s in pacts} == consumers, "pacts missing: run the consumer tests"
+    auth = layer_auth(landscape["layer"])  # the harness' OAuth2 client of the layer
     states = IntegrationStates(landscape["layer"], {k: v for k, v in landscape.items()
-                                                    if k != "layer"})
+                                                    if k != "layer"}, auth=auth)
 
     def messages(description: str, values: Any) -> tuple[bytes, dict[str, Any]]:
         event_type = description.split()[1]  # "an invoice.posted event"
@@ -68,7 +76,8 @@ def _verify(landscape: dict[str, str], tmp_path: Path, consumers: set[str]) -> N
 
     try:
         result = verify_provider("integration-layer", base_url=landscape["layer"],
-                                 sources=pacts, states=states, messages=messages)
+                                 sources=pacts, states=states, messages=messages,
+                                 headers=auth.headers())
     finally:
         states.close()
     failed = [f"{i.consumer} → {i.description}:\n{i.message}" for i in result.interactions
