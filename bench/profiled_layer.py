@@ -26,7 +26,9 @@ def main() -> None:
                     log_level="warning")
     finally:
         profiler.stop()
-        out.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+        out.write_text(profiler.output_text(unicode=False, color=False, show_all=False)
+                       + "\n\nFlat (self time per function):\n"
+                       + profiler.output_text(unicode=False, color=False, flat=True))
 
 
 if __name__ == "__main__":
