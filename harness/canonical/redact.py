@@ -1,13 +1,15 @@
 """PII redaction for logs and reports — the one implementation, used by the harness (console,
 reports), the simulators (their logs) and the reference layer (its structlog JSON).
 
-What is redacted: e-mail addresses, phone numbers, card data (PANs — checked by issuer prefix
-and Luhn, so order numbers and epoch milliseconds stay — and CVCs), and tax ids (EU VAT ids,
-US EINs, Japanese invoice registration numbers, Canadian business numbers). Structured data is
-redacted by key as well (``email``, ``Phone``, ``VAT_Number__c``, ``TaxId``, ``cvc``, ...), so a
-value of any shape under such a key is caught. Free text is redacted by pattern; the phone
-pattern is deliberately conservative (international ``+`` numbers, ``(0xx)`` area codes,
-``555-123-4567``, ``03-1234-5678``) so dates, times, amounts and ids are left alone.
+What is redacted: credentials (HTTP auth headers and credential fields: bearer tokens, API
+keys, client secrets, passwords — a fuzz repro's curl command carries one), e-mail addresses,
+phone numbers, card data (PANs — checked by issuer prefix and Luhn, so order numbers and epoch
+milliseconds stay — and CVCs), and tax ids (EU VAT ids, US EINs, Japanese invoice registration
+numbers, Canadian business numbers). Structured data is redacted by key as well (``email``,
+``Phone``, ``VAT_Number__c``, ``TaxId``, ``cvc``, ``password``, ...), so a value of any shape
+under such a key is caught. Free text is redacted by pattern; the phone pattern is deliberately
+conservative (international ``+`` numbers, ``(0xx)`` area codes, ``555-123-4567``,
+``03-1234-5678``) so dates, times, amounts and ids are left alone.
 
 The systems of record (the simulators' vendor APIs) still return PII: this is for what the
 harness and the layer *write* — logs, journals on disk, reports.
@@ -61,6 +63,14 @@ def _phone(match: re.Match[str]) -> str:
     return PHONE if 8 <= digits <= 18 else match.group(0)
 
 
+# credentials in text: HTTP auth headers (a fuzz repro's curl command, a logged request)
+_AUTH_HEADER = re.compile(
+    r"(?i)(\b(?:authorization|proxy-authorization)[\"']?\s*[:=]\s*[\"']?"
+    r"(?:bearer|basic|digest|token)\s+)[A-Za-z0-9._~+/=-]+")
+_KEY_HEADER = re.compile(
+    r"(?i)(\b(?:x-api-key|x-csrf-token|api[-_]key|client[-_]secret|access[-_]token)"
+    r"[\"']?\s*[:=]\s*[\"']?)(?!Fetch\b)[A-Za-z0-9._~+/=!-]{6,}")
+
 # keys whose value is personal data whatever its shape (compared case-insensitively, without
 # separators: "VAT_Number__c" -> "vatnumberc")
 _KEYS: dict[str, str] = {
@@ -72,6 +82,9 @@ _KEYS: dict[str, str] = {
     **dict.fromkeys(("cardnumber", "pan", "encryptedcardnumber"), CARD),
     **dict.fromkeys(("cvc", "cvv", "cvc2", "cvv2", "securitycode", "encryptedsecuritycode"),
                     CVC),
+    **dict.fromkeys(("authorization", "proxyauthorization", "xapikey", "apikey", "clientsecret",
+                     "accesstoken", "refreshtoken", "password", "hmackey", "securitytoken"),
+                    REDACTED),
     **dict.fromkeys(("taxid", "vat", "vatid", "vatnumber", "vatnumberc", "vatregistration",
                      "taxnumber", "taxnumber1", "ein", "exemptionno", "taxidnumber",
                      "taxregistration", "taxids"), TAX_ID),
@@ -111,6 +124,8 @@ def redact_text(text: str) -> str:
     """``text`` with every e-mail, phone, card number, CVC and tax id replaced by a marker."""
     if not text:
         return text
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _KEY_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
     if "@" in text:
         text = _EMAIL.sub(EMAIL, text)
     if not any(ch.isdigit() for ch in text):

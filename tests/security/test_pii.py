@@ -24,6 +24,7 @@ from harness.canonical.redact import (
     CVC,
     EMAIL,
     PHONE,
+    REDACTED,
     TAX_ID,
     RedactingFilter,
     redact,
@@ -63,13 +64,19 @@ NOT_LOGS = (".db", ".db-wal", ".db-shm", ".sqlite", ".pem", ".key")
     ("ein 12-3456789", TAX_ID),
     ("jp T1234567890123", TAX_ID),
     ("ca 123456789RT0001", TAX_ID),
+    ("-H 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'", REDACTED),
+    ("-H 'X-API-Key: AQE_o2c_test_key'", REDACTED),
+    ("client_secret=o2c-client-secret", REDACTED),
 ])
 def test_each_kind_of_pii_is_replaced_by_its_marker(text: str, marker: str) -> None:
-    prefix, _ = text.split(" ", 1) if not text.startswith(('"', "card[")) else ("", text)
+    prefix, _ = text.split(" ", 1) if not text.startswith(('"', "card[", "-H", "client")) \
+        else ("", text)
     out = redact_text(text)
     assert marker in out
     if prefix:  # the whole value went, the words around it stay
         assert out == f"{prefix} {marker}"
+    if marker == REDACTED:  # the header or field name stays, the credential goes
+        assert out.rstrip("'").endswith(REDACTED) and out.split(REDACTED)[0] in text
 
 
 @pytest.mark.parametrize("text", [

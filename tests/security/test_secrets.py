@@ -7,6 +7,7 @@ in what a whole gate run logs or reports."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -236,4 +237,7 @@ def test_no_configured_secret_in_what_a_gate_run_logs_or_reports(gate_run: Path)
             continue  # data and keys, not logs or reports
         text = file.read_bytes().decode("utf-8", errors="replace")
         found += [(str(file.relative_to(gate_run)), s) for s in secrets if s in text]
+        # nor a token the harness was handed (a fuzz repro's curl command carries one)
+        found += [(str(file.relative_to(gate_run)), m.group(0)[:40]) for m in re.finditer(
+            r"(?i)authorization:\s*(?:bearer|basic)\s+(?!\[redacted\])\S+", text)]
     assert found == []
