@@ -45,6 +45,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_S = 0.25
+START_S = 180.0  # the layer's start-up (imports, migrations) on a busy machine
 ERPS = ("cloud_erp", "legacy_erp")
 
 
@@ -97,7 +98,7 @@ class LayerProcess:
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, cwd=ROOT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_S
         while True:
             if self.proc.poll() is not None:
                 raise SystemExit(f"the layer exited during start-up; see {self.log}")
@@ -108,7 +109,8 @@ class LayerProcess:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise SystemExit(f"the layer did not answer /health in 60 s; see {self.log}")
+                raise SystemExit(f"the layer did not answer /health in {START_S:.0f} s; "
+                                 f"see {self.log}")
             time.sleep(0.1)
 
     def cpu_s(self) -> float:
