@@ -1,5 +1,5 @@
 """The dead-letter queue: list, replay one, replay all of a reason, compensate; every replay
-is audited with who asked (``X-Actor`` header, or ``actor`` in the body)."""
+is audited with who asked (``actor`` in the body, ``X-Actor``, or the token's client id)."""
 
 from __future__ import annotations
 
@@ -57,8 +57,12 @@ class ReplayIn(BaseModel):
 LetterId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def _actor(body: ReplayIn | None, header: str | None) -> str:
-    return (body.actor if body and body.actor else None) or header or "anonymous"
+def _actor(body: ReplayIn | None, header: str | None, request: Request) -> str:
+    """Who asked: ``actor`` in the body, else ``X-Actor``, else the OAuth2 client of the token
+    (the audit trail records that client id in any case)."""
+    principal = getattr(request.state, "principal", None)
+    return (body.actor if body and body.actor else None) or header or \
+        (principal.client_id if principal is not None else "anonymous")
 
 
 def _out(services: Services, letter_ids: list[int]) -> list[DeadLetterOut]:
@@ -108,7 +112,7 @@ async def replay_by_reason(
         x_actor: Annotated[str | None, Header(max_length=200)] = None) -> list[DeadLetterOut]:
     services = _services(request)
     dlq.collect(services)
-    done = await dlq.replay_all(services, reason, _actor(body, x_actor))
+    done = await dlq.replay_all(services, reason, _actor(body, x_actor, request))
     return _out(services, [d.id for d in done])
 
 
@@ -136,7 +140,7 @@ async def replay_one(request: Request, letter_id: LetterId,
                      body: Annotated[ReplayIn | None, Body()] = None,
                      x_actor: Annotated[str | None, Header(max_length=200)] = None) -> \
         DeadLetterOut:
-    return await _one(request, letter_id, "replay", _actor(body, x_actor))
+    return await _one(request, letter_id, "replay", _actor(body, x_actor, request))
 
 
 @router.post("/{letter_id}/compensate",
@@ -149,4 +153,4 @@ async def compensate_one(request: Request, letter_id: LetterId,
                          body: Annotated[ReplayIn | None, Body()] = None,
                          x_actor: Annotated[str | None, Header(max_length=200)] = None) -> \
         DeadLetterOut:
-    return await _one(request, letter_id, "compensate", _actor(body, x_actor))
+    return await _one(request, letter_id, "compensate", _actor(body, x_actor, request))

@@ -237,3 +237,17 @@ def test_the_code_has_no_update_or_delete_path_for_the_audit_log() -> None:
             if verb in source and "migrations" not in path.parts:
                 offenders.append(f"{path.relative_to(ROOT)}: {verb}")
     assert offenders == []
+
+
+def test_a_dlq_replay_without_actor_is_credited_to_the_tokens_client() -> None:
+    from types import SimpleNamespace
+
+    from integration.api.dlq import ReplayIn, _actor
+    from integration.auth import Principal
+
+    request: Any = SimpleNamespace(state=SimpleNamespace(
+        principal=Principal("ops-team", frozenset({"dlq:replay"}))))
+    assert _actor(None, None, request) == "ops-team"
+    assert _actor(ReplayIn(actor="alice"), None, request) == "alice"
+    assert _actor(None, "bob", request) == "bob"
+    assert _actor(None, None, SimpleNamespace(state=SimpleNamespace())) == "anonymous"
