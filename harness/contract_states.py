@@ -302,9 +302,10 @@ class IntegrationStates:
     }
 
     def __init__(self, layer_url: str, simulator_urls: Mapping[str, str],
-                 timeout_s: float = 60.0, auth: httpx.Auth | None = None) -> None:
-        # auth: the harness' OAuth2 client of the layer (harness.layer_auth)
-        self.layer = httpx.Client(base_url=layer_url, timeout=30, auth=auth)
+                 timeout_s: float = 60.0, auth: httpx.Auth | None = None,
+                 verify: Any = True) -> None:
+        # auth: the harness' OAuth2 client of the layer (harness.layer_auth); verify: its TLS
+        self.layer = httpx.Client(base_url=layer_url, timeout=30, auth=auth, verify=verify)
         self.sims = {name: httpx.Client(base_url=url, timeout=30)
                      for name, url in simulator_urls.items()}
         self.timeout_s = timeout_s

@@ -594,7 +594,8 @@ def _verify_layer(settings: HarnessSettings, name: str, sources: list[PactSource
                   "to: start it with `harness up --detach` and point the layer at it")
     else:
         try:
-            httpx.get(f"{url}/health", timeout=3).raise_for_status()
+            httpx.get(f"{url}/health", timeout=3,
+                      verify=layer_auth.verify_of(settings)).raise_for_status()
         except httpx.HTTPError as exc:
             reason = f"the integration layer does not answer at {url} ({exc})"
     headers: dict[str, str] = {}
@@ -613,7 +614,8 @@ def _verify_layer(settings: HarnessSettings, name: str, sources: list[PactSource
             for reporter in reporters:
                 reporter(interaction)
         return result
-    states = states_class(url, dict(running.urls), auth=layer_auth.auth(settings, url))
+    states = states_class(url, dict(running.urls), auth=layer_auth.auth(settings, url),
+                          verify=layer_auth.verify_of(settings))
 
     def messages(description: str, values: Mapping[str, Any]) -> tuple[bytes, Mapping[str, Any]]:
         event_type = next((w for w in description.split() if w.count(".") == 1), description)

@@ -319,7 +319,8 @@ def load(run: _Run, engine: HarnessSettings, urls: dict[str, str], sut: Sut | No
         }
         failing = sorted({s["key"] for s in samples if s.get("error") and s.get("key")})
         run.result.details["timelines"] = timelines(url, failing[:MAX_TIMELINES], "load",
-                                                    layer_auth.auth(engine, url))
+                                                    layer_auth.auth(engine, url),
+                                                    layer_auth.verify_of(engine))
 
 
 def histograms(samples: list[dict[str, str]]) -> dict[str, list[dict[str, Any]]]:
@@ -349,11 +350,11 @@ def throughput(samples: list[dict[str, str]]) -> list[dict[str, Any]]:
     return [{"t_s": t, "events": per_second.get(t, 0)} for t in range(max(per_second) + 1)]
 
 
-def timelines(sut: str, keys: list[str], source: str,
-              auth: httpx.Auth | None = None) -> list[dict[str, Any]]:
+def timelines(sut: str, keys: list[str], source: str, auth: httpx.Auth | None = None,
+              verify: Any = True) -> list[dict[str, Any]]:
     """The system under test's timeline of each failing business key (what it knows)."""
     out: list[dict[str, Any]] = []
-    with httpx.Client(base_url=sut, timeout=10, auth=auth) as client:
+    with httpx.Client(base_url=sut, timeout=10, auth=auth, verify=verify) as client:
         for key in keys:
             entry: dict[str, Any] = {"key": key, "source": source,
                                      "url": f"{sut}/timeline/{key}", "steps": []}

@@ -35,14 +35,23 @@ def auth(settings: HarnessSettings, url: str | None = None) -> LayerAuth | None:
 
 
 def bearer_headers(settings: HarnessSettings, url: str | None = None,
-                   verify: Any = True) -> dict[str, str]:
+                   verify: Any = None) -> dict[str, str]:
     """``{"Authorization": "Bearer ..."}`` with a token fetched now (empty without a client).
-    Raises ``scenarios.layer_auth.TokenError`` when the layer refuses the client."""
+    Raises ``scenarios.layer_auth.TokenError`` when the layer refuses the client. ``verify``
+    defaults to the ``[integration.tls]`` client context (mutual TLS, ``harness.layer_tls``)."""
     creds = credentials(settings, url)
     if creds is None:
         return {}
-    token, _ = fetch_token(creds, verify=verify)
+    token, _ = fetch_token(creds, verify=verify if verify is not None else verify_of(settings))
     return {"Authorization": f"Bearer {token}"}
+
+
+def verify_of(settings: HarnessSettings) -> Any:
+    """``verify=`` for an httpx client of the layer (S1-B's ``[integration.tls]``: the CA to
+    trust and the harness' client certificate; ``True`` when nothing is configured)."""
+    from .layer_tls import client_ssl
+
+    return client_ssl(settings)
 
 
 def served_layer_auth(settings: HarnessSettings) -> dict[str, Any]:
@@ -56,4 +65,4 @@ def served_layer_auth(settings: HarnessSettings) -> dict[str, Any]:
                          "description": "the o2c harness"}]}
 
 
-__all__ = ["auth", "bearer_headers", "credentials", "served_layer_auth"]
+__all__ = ["auth", "bearer_headers", "credentials", "served_layer_auth", "verify_of"]
