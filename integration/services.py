@@ -23,6 +23,7 @@ from .adapters.salesforce import Salesforce
 from .adapters.stripe import StripeBilling
 from .bus import make_publisher
 from .db import Database
+from .db.tables import utcnow
 from .events import EventBus
 from .observability import Metrics, get_logger
 from .outbox import OutboxRelay
@@ -66,6 +67,8 @@ class Services:
     def __init__(self, settings: Settings,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        # work a previous process left "attempting" began before this: its outcome is unknown
+        self.started_at = utcnow()
         self.metrics = Metrics()
         self.db = Database(settings.database_url)
         self.adapters = Adapters(settings, self.metrics, transport)

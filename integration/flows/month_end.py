@@ -394,6 +394,17 @@ async def _post(services: Services, billing_invoice_id: str, erp: str, company_c
                                 company_code=company_code, status="attempting", attempts=0,
                                 correlation_id=row.correlation_id)
             session.add(ledger)
+        elif ledger.status == "attempting" and ledger.updated_at < services.started_at:
+            # a process stopped (killed) during this posting: the ERP may still book the
+            # request it had sent, so it is in doubt — looked up after in_doubt_after_s,
+            # re-posted only if not booked by then (never a blind second posting)
+            ledger.status = "in_doubt"
+            _flag(session, billing_invoice_id, "erp_posting_in_doubt", ledger.erp,
+                  "the layer stopped while posting; the outcome is looked up before any "
+                  "re-post")
+            records.step(session, billing_invoice_id, "erp.posting_in_doubt", ledger.erp,
+                         subject=billing_invoice_id, reason="process restarted")
+            return
         erp, company_code = ledger.erp, ledger.company_code  # a started posting keeps its ERP
         ledger.attempts += 1
         ledger.status = "attempting" if ledger.status != "posted" else "posted"
