@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from ..routing import replace_wave_plan, wave_plan
 from ..services import Services
 from ..settings import WavePlanEntry
 from .security import refuse_residency, scoped
+from .timestamps import rfc3339
 
 router = APIRouter(tags=["operations"])
 
@@ -33,20 +33,11 @@ class RouteOut(BaseModel):
     effective_at: datetime
 
 
-def _rfc3339(value: object) -> object:
-    if not isinstance(value, str) or not _RFC3339.match(value):
-        raise ValueError("expected an RFC 3339 date-time with offset, e.g. 2027-01-01T00:00:00Z")
-    return value
-
-
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-
-
 class RouteIn(WavePlanEntry):
     """A wave plan entry as ``PUT /routing`` takes it: an RFC 3339 date-time with offset
     (not a number of seconds, not a local time)."""
 
-    effective_at: Annotated[AwareDatetime, BeforeValidator(_rfc3339)] = \
+    effective_at: Annotated[AwareDatetime, BeforeValidator(rfc3339)] = \
         datetime(2000, 1, 1, tzinfo=UTC)
 
 

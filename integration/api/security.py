@@ -10,13 +10,14 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Query, Request, Security
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 from .. import audit, correlation
 from ..auth import TOKEN_PATH, AuthError, Authority, TokenError, require
 from ..auth_settings import SCOPES
 from ..residency import ResidencyViolation
 from .problems import problem
+from .timestamps import rfc3339
 
 router = APIRouter(tags=["security"])
 
@@ -113,6 +114,10 @@ async def token(request: Request) -> JSONResponse:
     return JSONResponse(grant.body(), headers=_NO_STORE)
 
 
+#: an RFC 3339 date-time with offset (not a number of seconds, not a local time)
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(rfc3339)]
+
+
 class AuditEntryOut(BaseModel):
     id: int
     at: datetime
@@ -143,8 +148,8 @@ async def get_audit(
         target: Annotated[str | None, Query(max_length=500,
                                             description="a prefix of the target")] = None,
         correlation_id: Annotated[str | None, Query(max_length=128)] = None,
-        since: Annotated[AwareDatetime | None, Query()] = None,
-        until: Annotated[AwareDatetime | None, Query()] = None,
+        since: Annotated[Rfc3339 | None, Query()] = None,
+        until: Annotated[Rfc3339 | None, Query()] = None,
         after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> AuditPage:
     entries, cursor = audit.query(
