@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
 from harness.canonical import INVOICE_TRANSITIONS, Erp, InvoicePosted, InvoiceStatus, transition
 
@@ -398,7 +399,9 @@ async def _post(services: Services, billing_invoice_id: str, erp: str, company_c
             # a process stopped (killed) during this posting: the ERP may still book the
             # request it had sent, so it is in doubt — looked up after in_doubt_after_s,
             # re-posted only if not booked by then (never a blind second posting)
+            # in doubt since the attempt was sent (its time kept: the look-up waits from then)
             ledger.status = "in_doubt"
+            flag_modified(ledger, "updated_at")  # written as is: no onupdate "now"
             _flag(session, billing_invoice_id, "erp_posting_in_doubt", ledger.erp,
                   "the layer stopped while posting; the outcome is looked up before any "
                   "re-post")

@@ -62,12 +62,14 @@ def _post_now(services: Services) -> None:
 def test_an_attempt_of_a_killed_process_is_in_doubt_not_reposted(
         services: tuple[Services, list[httpx.Request]]) -> None:
     layer, sent = services
-    _ledger(layer, layer.started_at - timedelta(seconds=5))  # before this process started
+    attempted = layer.started_at - timedelta(seconds=5)  # before this process started
+    _ledger(layer, attempted)
     _post_now(layer)
     assert sent == []  # nothing sent: neither a blind re-post nor an early look-up
     with layer.db.session() as session:
         ledger = session.get_one(ErpPosting, INVOICE)
         assert (ledger.status, ledger.attempts) == ("in_doubt", 1)
+        assert ledger.updated_at == attempted  # in doubt since the attempt, not the restart
         kinds = list(session.scalars(select(ExceptionRecord.kind).where(
             ExceptionRecord.business_key == INVOICE)))
         assert kinds == ["erp_posting_in_doubt"]
