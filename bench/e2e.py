@@ -279,23 +279,29 @@ def onboarded(ctx: Any, accounts: list[Any], cap_s: float) -> None:
             time.sleep(0.5)
 
 
-def subscribe_all(ctx: Any, accounts: list[Any]) -> None:
+def subscribe_all(ctx: Any, accounts: list[Any]) -> list[str]:
     """Each customer subscribes through the layer (plan + metered add-on) and reports usage
-    once, ``SETUP_THREADS`` customers at a time."""
+    once, ``SETUP_THREADS`` customers at a time; the refusals, one line each."""
     keys = {c: ctx.billing.catalog(c, ctx.run_id) for c in {a.account.currency
                                                               for a in accounts}}
 
-    def one(acc: Any) -> None:
+    from scenarios.actors import ActorError
+
+    def one(acc: Any) -> str | None:
         plan = keys[acc.account.currency]
-        sub = ctx.layer.subscribe(acc.customer_id, [{"plan": plan["plan"], "quantity": 1},
-                                                    {"plan": plan["usage"]}],
-                                  f"sub-{acc.external_id}")
-        acc.subscription_id = str(sub["billing_subscription_id"])
-        ctx.layer.report_usage(acc.customer_id, 100 + len(acc.external_id),
-                               f"{acc.external_id}-u0")
+        try:
+            sub = ctx.layer.subscribe(acc.customer_id, [{"plan": plan["plan"], "quantity": 1},
+                                                        {"plan": plan["usage"]}],
+                                      f"sub-{acc.external_id}")
+            acc.subscription_id = str(sub["billing_subscription_id"])
+            ctx.layer.report_usage(acc.customer_id, 100 + len(acc.external_id),
+                                   f"{acc.external_id}-u0")
+        except ActorError as err:  # reported, and that customer is left out of the month end
+            return f"{acc.external_id}: {str(err)[:300]}"
+        return None
 
     with ThreadPoolExecutor(SETUP_THREADS) as pool:
-        list(pool.map(one, accounts))
+        return [e for e in pool.map(one, accounts) if e is not None]
 
 
 def run(options: Options) -> dict[str, Any]:
@@ -323,8 +329,11 @@ def run(options: Options) -> dict[str, Any]:
         onboarded(ctx, won, options.setup_cap_s)
         phases.append(Phase("layer: customers onboarded", time.monotonic() - started))
         started = time.monotonic()
-        subscribe_all(ctx, won)
-        phases.append(Phase("layer: subscribed (with usage)", time.monotonic() - started))
+        refused = subscribe_all(ctx, won)
+        phases.append(Phase("layer: subscribed (with usage)", time.monotonic() - started,
+                            {"refused": refused}))
+        for line in refused:
+            print(f"  subscription refused: {line}", flush=True)
         subs = {a.subscription_id for a in won if a.subscription_id}
         print(f"set-up: {options.customers} customers, {len(subs)} subscriptions "
               f"({', '.join(f'{p.name} {p.seconds:.1f} s' for p in phases)})", flush=True)
@@ -342,7 +351,8 @@ def run(options: Options) -> dict[str, Any]:
                     "load_average_after": [round(x, 2) for x in os.getloadavg()]},
         "options": {"customers": options.customers, "time_cap_s": options.time_cap_s,
                     "profile": options.profile},
-        "phases": [{"name": p.name, "seconds": round(p.seconds, 2)} for p in phases],
+        "phases": [{"name": p.name, "seconds": round(p.seconds, 2), **p.detail}
+                   for p in phases],
         "month_end": result,
     }
     (out / "result.json").write_text(json.dumps(report, indent=2) + "\n")
