@@ -51,7 +51,7 @@ ERPS = ("cloud_erp", "legacy_erp")
 
 @dataclass
 class Options:
-    customers: int = 300
+    customers: int = 200
     time_cap_s: float = 120.0
     setup_cap_s: float = 120.0
     profile: bool = False
