@@ -7,6 +7,7 @@ tax rate), which is then cleared so cycle invoices are taxed once, by the layer'
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -113,6 +114,15 @@ async def _tax_rates(services: Services, customer_id: str, currency: str,
     return [str(rate["id"])]
 
 
+def subscription_id_for(customer_id: str, key: str) -> str:
+    """The canonical id of the subscription a request creates: ``sub_<32 hex>``, derived from
+    the customer and the request's idempotency key (stable across retries)."""
+    return f"sub_{uuid.uuid5(_SUBSCRIPTIONS, f'{customer_id}:{key}').hex}"
+
+
+_SUBSCRIPTIONS = uuid.UUID("6f1c2a52-3d1e-5b7a-9c44-0b2e8f3a7d10")
+
+
 async def create_subscription(services: Services, request: SubscriptionRequest,
                               key: str) -> dict[str, Any]:
     async with services.unit() as session:
@@ -135,7 +145,9 @@ async def create_subscription(services: Services, request: SubscriptionRequest,
                         for p, e in zip(prices, items, strict=True) if "quantity" in e]
         rates = await _tax_rates(services, request.customer_id, str(prices[0]["currency"]),
                                  first_period)
-        sub_id = records.new_id("sub")
+        # the same request (same key) names the same subscription: a retried POST sends billing
+        # the very parameters of the first attempt, and billing replays its answer
+        sub_id = subscription_id_for(request.customer_id, key)
         created = await services.adapters.billing.create_subscription(
             key=key, customer=billing_customer, items=items,
             days_until_due=services.settings.billing.days_until_due,

@@ -153,3 +153,32 @@ def test_payment_clearing_refused_for_good_is_dead_lettered_and_replayed(
     assert scape.await_fact("cloud_erp", "payment.cleared", view["number"][:16])["count"] == 1
     assert scape.await_fact("billing", "invoice.paid", invoice.id)["count"] == 1
     assert scape.layer.get(f"/invoices/{invoice.id}").json()["status"] == "paid"
+
+
+def test_a_retried_subscription_request_replays_in_billing(scape: Landscape) -> None:
+    """The first POST /subscriptions fails after billing created the subscription (billing
+    refuses the follow-up update); the client's retry with the same Idempotency-Key sends
+    billing the same parameters (same canonical id), so billing replays instead of refusing
+    the key (found by B1's bench under load)."""
+    keys = billing_catalog(scape, "EUR")
+    r = scape.layer.post("/customers", headers={"Idempotency-Key": "dlqf-3"},
+                         json=_customer_body(3))
+    assert r.status_code == 201, r.text
+    customer = r.json()
+    body = {"customer_id": customer["id"], "items": [{"plan": keys["plan"]}]}
+    broken = scape.sim("billing").put("/_sim/faults", json={"seed": 1, "rules": [{
+        "kind": "error", "route": "/v1/subscriptions/*", "methods": ["POST"],
+        "status": 500}]})
+    assert broken.status_code == 200, broken.text
+    try:
+        first = scape.layer.post("/subscriptions", headers={"Idempotency-Key": "sub-retry-1"},
+                                 json=body)
+        assert first.status_code >= 500, first.text
+    finally:
+        scape.sim("billing").delete("/_sim/faults")
+    again = scape.layer.post("/subscriptions", headers={"Idempotency-Key": "sub-retry-1"},
+                             json=body)
+    assert again.status_code == 201, again.text
+    subscriptions = billing_client(scape).v1.subscriptions.list(params={
+        "customer": customer["references"]["billing"]}).data
+    assert [s.id for s in subscriptions] == [again.json()["billing_subscription_id"]]
