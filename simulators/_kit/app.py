@@ -358,10 +358,16 @@ async def _read_body(request: Request) -> bytes:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method served on the request's path (one Route per method, so ask them all)."""
-    methods = {m for r in request.app.routes
-               if getattr(r, "path_regex", None) is not None
-               and r.path_regex.match(request.url.path) for m in (r.methods or ())}
+    """Every method served on the request's resource (one Route per method, so ask them all).
+
+    The resource is the first path template that matches, as in routing: ``/describe`` also
+    matches a later ``/{record_id}`` template, whose methods are not this resource's (an
+    ``Allow`` listing them was found by schemathesis' allow_header_conformance)."""
+    routes = [r for r in request.app.routes if getattr(r, "path_regex", None) is not None]
+    first = next((r for r in routes if r.path_regex.match(request.url.path)), None)
+    if first is None:
+        return ""
+    methods = {m for r in routes if r.path == first.path for m in (r.methods or ())}
     return ", ".join(sorted(methods))
 
 

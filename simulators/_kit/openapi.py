@@ -93,7 +93,12 @@ def admin_paths(components: dict[str, Any],
             "Import records in the vendor's wire shape (history: '_at' per record)",
             {"200": _json(_OBJ), **bad,
              "default": {"description": "A bad record: the vendor's own error body; header "
-                                        "X-Sim-Import-Failed-At names it (kind[index])"}},
+                                        "X-Sim-Import-Failed-At names it (kind[index])",
+                         # records are the vendor's wire shapes, judged by the vendor's own
+                         # rules (harness.fuzz: documented refusals of schema-valid input)
+                         "x-o2c-valid-input-rejections": [{
+                             "header": "X-Sim-Import-Failed-At",
+                             "why": "a record the vendor itself would refuse"}]}},
             _model_schema(ImportRequest, components))},
         "/_sim/snapshot": {
             "get": op("Export the whole state", {"200": _json(snapshot)}),

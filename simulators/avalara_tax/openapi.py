@@ -7,6 +7,7 @@ from typing import Any
 
 from .calculation import DOC_TYPES
 from .models import VOID_REASONS
+from .rates import ENTITY_USE_CODES
 
 TAG = "AvaTax"
 
@@ -19,8 +20,24 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("ErrorResult"), description)
+def _error(description: str, *refusals: tuple[str, str]) -> dict[str, Any]:
+    """An AvaTax error response; ``refusals`` are (body regex, why) pairs of schema-valid
+    input it refuses (harness.fuzz's documented acceptance check reads them)."""
+    out = _json(_ref("ErrorResult"), description)
+    if refusals:
+        out["x-o2c-valid-input-rejections"] = [{"match": m, "why": w} for m, w in refusals]
+    return out
+
+
+#: whether an address can be used depends on its country (US: ZIP, or line1 + city + state;
+#: CA: postal code or line1 + city + province; elsewhere the country alone), on the postal
+#: code format and ranges of that country and on its region codes: not a JSON Schema
+_ADDRESS = ('"code":"(InvalidAddress|InvalidCountry|InvalidCountryRegion|InvalidPostalCode)"'
+            '|"message":"An Address is incomplete or invalid\\."',
+            "address completeness and validity are country-dependent")
+_DOC_STATUS = ('"message":"DocStatus is invalid for this operation\\."',
+               "adjusting a document depends on its status (e.g. already committed or "
+               "cancelled): state, not shape")
 
 
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying",
@@ -78,12 +95,12 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                 {"200": _json(_ref("PingResultModel"), "Ping result")}, auth=False),
     "create": _op("Create a new transaction", "CreateTransaction", {
         "201": _json(_ref("TransactionModel"), "The transaction (status Temporary for orders)"),
-        "400": _error("Invalid model, address or document status"),
+        "400": _error("Invalid model, address or document status", _ADDRESS, _DOC_STATUS),
         "404": _error("Company not found (EntityNotFoundError)")},
         body="CreateTransactionModel", params=[INCLUDE]),
     "createoradjust": _op("Create or adjust a transaction", "CreateOrAdjustTransaction", {
         "201": _json(_ref("TransactionModel"), "The created or adjusted transaction"),
-        "400": _error("Invalid model, address or document status"),
+        "400": _error("Invalid model, address or document status", _ADDRESS, _DOC_STATUS),
         "404": _error("Company not found (EntityNotFoundError)")},
         body="CreateOrAdjustTransactionModel", params=[INCLUDE]),
     "list": _op("Retrieve all transactions of a company", "ListTransactionsByCompany", {
@@ -115,14 +132,15 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "resolve_get": _op("Retrieve geolocation information for an address", "ResolveAddress", {
         "200": _json(_ref("AddressResolutionModel"),
                      "Resolution (unresolvable addresses carry messages)"),
-        "400": _error("Address incomplete or invalid text case")}, params=[
+        "400": _error("Address incomplete or invalid text case", _ADDRESS)}, params=[
         *[_query(n, _STR, n) for n in ("line1", "line2", "line3", "city", "region",
                                        "postalCode", "country")],
         _query("textCase", {"type": "string", "enum": ["Upper", "Mixed"]}, "Text case")]),
     "resolve_post": _op("Retrieve geolocation information for an address", "ResolveAddressPost",
                         {"200": _json(_ref("AddressResolutionModel"),
                                       "Resolution (unresolvable addresses carry messages)"),
-                         "400": _error("Address incomplete, invalid JSON or text case")},
+                         "400": _error("Address incomplete, invalid JSON or text case",
+                                       _ADDRESS)},
                         body="AddressValidationInfo"),
 }
 
@@ -137,14 +155,31 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 _ADDRESS = _obj({k: _STR for k in ("locationCode", "line1", "line2", "line3", "city", "region",
                                    "country", "postalCode")}
                 | {"latitude": _NUM, "longitude": _NUM})
-_ADDRESSES = _obj({k: _ref("AddressLocationInfo") for k in
-                   ("singleLocation", "shipFrom", "shipTo", "pointOfOrderOrigin",
-                    "pointOfOrderAcceptance")})
-_LINE_IN = _obj({"number": _STR, "quantity": _NUM, "amount": _NUM, "taxCode": _STR,
-                 "itemCode": _STR, "description": _STR, "exemptionCode": _STR,
-                 "entityUseCode": _STR, "customerUsageType": _STR,
-                 "businessIdentificationNo": _STR, "taxIncluded": _BOOL, "ref1": _STR,
-                 "ref2": _STR, "addresses": _ADDRESSES}, ["amount"])
+# named addresses (names are case-insensitive; null: absent); an unknown name is ignored
+_ADDRESSES = {**_obj({k: {"anyOf": [_ref("AddressLocationInfo"), {"type": "null"}]} for k in
+                      ("singleLocation", "shipFrom", "shipTo", "pointOfOrderOrigin",
+                       "pointOfOrderAcceptance")}),
+              "additionalProperties": {"anyOf": [_ref("AddressLocationInfo"),
+                                                 {"type": "null"}]}}
+# amounts and quantities: finite and below 10^13 in magnitude (RangeError otherwise)
+_AMOUNT = {"type": "number", "exclusiveMinimum": -1e13, "exclusiveMaximum": 1e13}
+# an entity use code, any case, blanks around it ignored; blank: none (ModelStateInvalid)
+_USE_CODE = {"type": "string", "maxLength": 25, "pattern": "^[ \t\n\r]*(" + "|".join(
+    f"[{c.upper()}{c.lower()}]" for c in ENTITY_USE_CODES) + ")?[ \t\n\r]*$"}
+
+
+def _text(max_len: int) -> dict[str, Any]:
+    """A text field of a request: a string (or an integer, taken as its digits) of at most
+    ``max_len`` characters (StringLengthError otherwise)."""
+    return {"type": ["string", "integer"], "maxLength": max_len}
+
+
+_LINE_IN = _obj({"number": _text(50), "quantity": _AMOUNT, "amount": _AMOUNT,
+                 "taxCode": _text(25), "itemCode": _text(50), "description": _text(2096),
+                 "exemptionCode": _text(25),
+                 "entityUseCode": _USE_CODE, "customerUsageType": _USE_CODE,
+                 "businessIdentificationNo": _text(25), "taxIncluded": _BOOL,
+                 "ref1": _text(250), "ref2": _text(250), "addresses": _ADDRESSES}, ["amount"])
 _DETAIL = _obj({
     "id": _INT, "transactionLineId": _INT, "transactionId": _INT, "addressId": _INT,
     "country": _STR, "region": _STR, "jurisCode": _STR, "jurisName": _STR,
@@ -236,17 +271,26 @@ def components() -> dict[str, Any]:
                 "authenticatedAccountId": {"type": ["integer", "null"]},
                 "crmid": _NULLABLE_STR}, ["version", "authenticated", "authenticationType"]),
             "AddressLocationInfo": _ADDRESS,
-            "CreateTransactionModel": _obj({
-                "type": {"type": "string", "enum": sorted(DOC_TYPES)}, "code": _STR,
-                "companyCode": _STR, "date": {"type": "string", "format": "date"},
-                "customerCode": _STR, "customerVendorCode": _STR, "currencyCode": _STR,
-                "exemptionNo": _STR, "entityUseCode": _STR, "customerUsageType": _STR,
-                "businessIdentificationNo": _STR, "purchaseOrderNo": _STR,
-                "referenceCode": _STR, "salespersonCode": _STR, "description": _STR,
+            "CreateTransactionModel": {**_obj({
+                "type": {"type": "string", "enum": sorted(DOC_TYPES)}, "code": _text(50),
+                "companyCode": _text(25), "date": {"type": "string", "format": "date"},
+                "customerCode": _text(50), "customerVendorCode": _text(1024),
+                # ISO 4217, any case, blanks around ignored; blank: USD
+                "currencyCode": {"type": "string", "maxLength": 1024,
+                                 "pattern": "^\\s*([A-Za-z]{3})?\\s*$"},
+                "exemptionNo": _text(25), "entityUseCode": _USE_CODE,
+                "customerUsageType": _USE_CODE,
+                "businessIdentificationNo": _text(25), "purchaseOrderNo": _text(50),
+                "referenceCode": _text(1024), "salespersonCode": _text(25),
+                "description": _text(2048),
                 "commit": _BOOL, "adjustmentReason": _STR, "adjustmentDescription": _STR,
                 "addresses": _ADDRESSES,
                 "lines": {"type": "array", "minItems": 1, "items": _LINE_IN}},
                 ["date", "customerCode", "lines"]),
+                # a customer code that is not blank, or else a customer vendor code that is not
+                "anyOf": [{"properties": {"customerCode": {"pattern": "\\S"}}},
+                          {"required": ["customerVendorCode"],
+                           "properties": {"customerVendorCode": {"pattern": "\\S"}}}]},
             "CreateOrAdjustTransactionModel": _obj(
                 {"createTransactionModel": _ref("CreateTransactionModel")},
                 ["createTransactionModel"]),

@@ -100,12 +100,30 @@ _ERROR_SCHEMA = {
 }
 
 
-def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+def _error(description: str, headers: dict[str, Any] | None = None,
+           refusals: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """A Gateway error response; ``refusals`` are (body regex, why) pairs of schema-valid
+    input it refuses (harness.fuzz's documented acceptance check reads them)."""
     out: dict[str, Any] = {"description": description,
                            "content": {JSON: {"schema": ERROR_REF}}}
     if headers:
         out["headers"] = headers
+    if refusals:
+        out["x-o2c-valid-input-rejections"] = [{"match": m, "why": w} for m, w in refusals]
     return out
+
+
+#: a system query option that does not parse or names what the entity type lacks (the key
+#: predicate is a schema pattern, so its refusal is not among these)
+_QUERY_OPTION = ((r'"code":"/IWBEP/CM_MGW_RT/022","message":\{"lang":"en","value":"'
+                  r'(?!Invalid key predicate)',
+                  "$filter, $select, $expand and $orderby are expressions over the entity "
+                  "model (properties, navigations, operators), not JSON Schema strings"),)
+#: SAP application messages: customizing and master data (company codes, countries, terms,
+#: fiscal periods, partners and customers that exist, open items, currency decimals)
+_BUSINESS = ((r'"code":"(R1|R11|AM|F2|F5)/[0-9]+"',
+              "references to customizing and master data that may not exist, and business "
+              "rules over them, are the system's state, not the request's shape"),)
 
 
 def _common_errors(write: bool) -> dict[str, Any]:
@@ -208,7 +226,8 @@ def metadata(model: ServiceModel) -> dict[str, Any]:
 
 def read_set(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
     return _op(model, f"Query {es.name}", {"200": _ok(_collection(model, es.type)),
-                                           "400": _error("Invalid system query option")},
+                                           "400": _error("Invalid system query option",
+                                                         refusals=_QUERY_OPTION)},
                COLLECTION_PARAMS)
 
 
@@ -216,13 +235,14 @@ def count(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
     return _op(model, f"Count {es.name}", {
         "200": {"description": "number of matching entities", "headers": _OK_HEADERS,
                 "content": {"text/plain": {"schema": {"type": "string", "pattern": r"^\d+$"}}}},
-        "400": _error("Invalid $filter")}, [COLLECTION_PARAMS[0], FORMAT, CSRF_FETCH])
+        "400": _error("Invalid $filter", refusals=_QUERY_OPTION)},
+        [COLLECTION_PARAMS[0], FORMAT, CSRF_FETCH])
 
 
 def get(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
     return _op(model, f"Read {es.name} by key", {
         "200": _ok(_single(model, es.type)),
-        "400": _error("Malformed key predicate or query option"),
+        "400": _error("Malformed key predicate or query option", refusals=_QUERY_OPTION),
         "404": _error("Resource not found for segment")},
         [key_param(model.entity_type(es.type)), SELECT, EXPAND, FORMAT, CSRF_FETCH])
 
@@ -233,7 +253,8 @@ def navigate(model: ServiceModel, es: EntitySet, nav: NavProp) -> dict[str, Any]
     params = [key, *COLLECTION_PARAMS] if nav.many else [key, SELECT, EXPAND,
                                                                 FORMAT, CSRF_FETCH]
     return _op(model, f"Navigate {es.name} → {nav.name}", {
-        "200": _ok(ok), "400": _error("Malformed key predicate or query option"),
+        "200": _ok(ok),
+        "400": _error("Malformed key predicate or query option", refusals=_QUERY_OPTION),
         "404": _error("Resource not found for segment")}, params)
 
 
@@ -243,7 +264,7 @@ def create(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
         "201": {"description": "Created: the entity graph as posted", "headers": {
             "location": {"schema": {"type": "string"}}},
             "content": {JSON: {"schema": _single(model, es.type)}}},
-        "400": _error("Validation failed (SAP message in error.code)")},
+        "400": _error("Validation failed (SAP message in error.code)", refusals=_BUSINESS)},
         [{"name": "x-csrf-token", "in": "header", "required": False,
           "schema": {"type": "string"}, "description": "token from a 'Fetch' request"}],
         write=True, body=create_schema(model, etype))

@@ -166,6 +166,8 @@ def run_composite(backend: SalesforceBackend, body: Any, version: str) -> dict[s
     subs, all_or_none = body["compositeRequest"], body.get("allOrNone", False)
     if not isinstance(all_or_none, bool):
         raise _bad_request("allOrNone must be a boolean", "JSON_PARSER_ERROR")
+    if not isinstance(body.get("collateSubrequests", False), bool):
+        raise _bad_request("collateSubrequests must be a boolean", "JSON_PARSER_ERROR")
     if not subs or len(subs) > MAX_SUBREQUESTS:
         raise _bad_request(f"A composite request needs 1 to {MAX_SUBREQUESTS} subrequests",
                            "INVALID_INPUT" if subs else "JSON_PARSER_ERROR")
@@ -174,7 +176,8 @@ def run_composite(backend: SalesforceBackend, body: Any, version: str) -> dict[s
         ref = sub.get("referenceId") if isinstance(sub, dict) else None
         if not isinstance(sub, dict) or not isinstance(sub.get("method"), str) \
                 or not isinstance(sub.get("url"), str) or not isinstance(ref, str) \
-                or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", ref):
+                or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", ref) \
+                or not isinstance(sub.get("httpHeaders", {}), dict):
             raise _bad_request("Each subrequest needs 'method', 'url' and a 'referenceId' "
                                "that starts with a letter and holds only letters, digits and "
                                "underscores", "JSON_PARSER_ERROR")

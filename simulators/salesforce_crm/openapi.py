@@ -23,8 +23,33 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _err(description: str) -> dict[str, Any]:
-    return _json(_ref("Errors"), description)
+def _err(description: str, *refusals: tuple[str, str]) -> dict[str, Any]:
+    """A Salesforce error response; ``refusals`` are (errorCode regex, why) pairs of schema-
+    valid input this response refuses, for harness.fuzz's documented acceptance check."""
+    out = _json(_ref("Errors"), description)
+    if refusals:
+        out[REJECTIONS] = [{"match": f'"errorCode":"({codes})"', "why": why}
+                           for codes, why in refusals]
+    return out
+
+
+#: the spec extension harness.fuzz reads (harness.fuzz.REJECTIONS_EXTENSION; the simulator
+#: layer does not import the harness)
+REJECTIONS = "x-o2c-valid-input-rejections"
+_PER_SOBJECT = ("REQUIRED_FIELD_MISSING|INVALID_FIELD|INVALID_FIELD_FOR_INSERT_UPDATE|"
+                "STRING_TOO_LONG|JSON_PARSER_ERROR|INVALID_TYPE_ON_FIELD_IN_RECORD|"
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST|FIELD_INTEGRITY_EXCEPTION|"
+                "DUPLICATE_VALUE|MALFORMED_ID|INVALID_CROSS_REFERENCE_KEY|"
+                "NUMBER_OUTSIDE_VALID_RANGE|CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                "the fields an sObject has, requires and how it types them depend on the "
+                "sObject in the path (see its describe), which one JSON Schema for every "
+                "sObject cannot state")
+_SOQL = ("MALFORMED_QUERY|INVALID_FIELD|INVALID_TYPE|INVALID_QUERY_FILTER_OPERATOR",
+         "SOQL is a language: a statement's grammar, objects and fields are not a JSON "
+         "Schema string constraint")
+_LOCATOR = ("INVALID_QUERY_LOCATOR", "a locator is an opaque handle from an earlier "
+            "query's nextRecordsUrl; one the org did not hand out (or that expired) is "
+            "refused")
 
 
 VERSION = {"name": "version", "in": "path", "required": True,
@@ -122,7 +147,7 @@ def ops() -> dict[str, dict[str, Any]]:
             "Create a record",
             {"201": {**_json(_ref("SaveResult"), "Created"), "links": _record_links()},
              "400": _err("REQUIRED_FIELD_MISSING, INVALID_FIELD, STRING_TOO_LONG, "
-                         "JSON_PARSER_ERROR, DUPLICATE_VALUE, ...")},
+                         "JSON_PARSER_ERROR, DUPLICATE_VALUE, ...", _PER_SOBJECT)},
             [VERSION, SOBJECT], body={"type": "object", "additionalProperties": True}),
         "get_record": operation(
             "Get a record by id",
@@ -131,7 +156,8 @@ def ops() -> dict[str, dict[str, Any]]:
         "update_record": operation(
             "Update a record",
             {"204": {"description": "Updated"},
-             "400": _err("INVALID_FIELD, FIELD_INTEGRITY_EXCEPTION (closed opportunity), ...")},
+             "400": _err("INVALID_FIELD, FIELD_INTEGRITY_EXCEPTION (closed opportunity), ...",
+                         _PER_SOBJECT)},
             [VERSION, SOBJECT, RECORD_ID], body={"type": "object",
                                                  "additionalProperties": True}),
         "delete_record": operation("Delete a record (to the recycle bin)",
@@ -146,23 +172,23 @@ def ops() -> dict[str, dict[str, Any]]:
             {"200": _json(_ref("UpsertResult"), "Updated (API 46.0+)"),
              "201": _json(_ref("UpsertResult"), "Created"),
              "204": {"description": "Updated (API 45.0 and earlier)"},
-             "400": _err("validation error")},
+             "400": _err("validation error", _PER_SOBJECT)},
             [VERSION, SOBJECT, EXT_FIELD, EXT_VALUE],
             body={"type": "object", "additionalProperties": True}),
         "query": operation(
             "Execute a SOQL query",
             {"200": _json(_ref("QueryResult"), "First page"),
-             "400": _err("MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, ...")},
+             "400": _err("MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, ...", _SOQL)},
             [VERSION, Q, QUERY_OPTIONS]),
         "query_all": operation(
             "Execute a SOQL query including deleted records",
             {"200": _json(_ref("QueryResult"), "First page"),
-             "400": _err("MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, ...")},
+             "400": _err("MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, ...", _SOQL)},
             [VERSION, Q, QUERY_OPTIONS]),
         "query_more": operation(
             "Next page of a query (the nextRecordsUrl)",
             {"200": _json(_ref("QueryResult"), "Page"),
-             "400": _err("INVALID_QUERY_LOCATOR")}, [VERSION, LOCATOR]),
+             "400": _err("INVALID_QUERY_LOCATOR", _LOCATOR)}, [VERSION, LOCATOR]),
         "limits": operation("Org limits", {"200": _json(_ref("Limits"), "Limits")}, [VERSION]),
         "composite_sobjects": operation(
             "Create up to 200 records of any types",
@@ -173,7 +199,9 @@ def ops() -> dict[str, dict[str, Any]]:
         "composite_request": operation(
             "Run up to 25 subrequests, chained with @{referenceId.field} references",
             {"200": _json(_ref("CompositeResponse"), "One response per subrequest"),
-             "400": _err("malformed body")},
+             "400": _err("malformed body, or a referenceId used twice", (
+                 "INVALID_INPUT", "referenceIds are unique within a request, which JSON "
+                 "Schema cannot state across array items"))},
             [VERSION], body=_ref("CompositeRequest")),
         "oauth_token": {
             "tags": [SALESFORCE_TAG],
@@ -223,10 +251,19 @@ def components() -> dict[str, Any]:
     summary_props = {"name": _STR, "label": _STR, "labelPlural": _STR, "keyPrefix": _STR,
                      "urls": {"type": "object", "additionalProperties": _STR}}
     return {
-        "securitySchemes": {"bearerAuth": {
-            "type": "http", "scheme": "bearer",
-            "description": "access_token from POST /services/oauth2/token (or a SOAP login "
-                           "sessionId); 'OAuth <token>' is accepted too"}},
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http", "scheme": "bearer",
+                "description": "access_token from POST /services/oauth2/token (or a SOAP "
+                               "login sessionId); 'OAuth <token>' is accepted too"},
+            # where the tokens come from: a well-formed grant with credentials the org does
+            # not know is refused (400 invalid_client_id / invalid_grant), as OAuth 2.0 says
+            "oauth2": {
+                "type": "oauth2",
+                "description": "the grants POST /services/oauth2/token serves",
+                "flows": {
+                    "clientCredentials": {"tokenUrl": "/services/oauth2/token", "scopes": {}},
+                    "password": {"tokenUrl": "/services/oauth2/token", "scopes": {}}}}},
         "schemas": {
             "Error": error,
             "Errors": {"type": "array", "items": _ref("Error"), "minItems": 1},
@@ -290,8 +327,12 @@ def components() -> dict[str, Any]:
             "CollectionRequest": {
                 "type": "object", "required": ["records"],
                 "properties": {"allOrNone": {"type": "boolean"},
+                               # each record is judged on its own and its failure (no
+                               # attributes.type, a missing field...) reported in its
+                               # SaveResult of the 200, as Salesforce does: a request-level
+                               # constraint on the items would be untrue
                                "records": {"type": "array", "maxItems": 200,
-                                           "items": _ref("SObject")}}},
+                                           "items": {"type": "object"}}}},
             "CompositeRequest": {
                 "type": "object", "required": ["compositeRequest"],
                 "properties": {
@@ -300,8 +341,14 @@ def components() -> dict[str, Any]:
                     "compositeRequest": {"type": "array", "minItems": 1, "maxItems": 25,
                                          "items": {
                         "type": "object", "required": ["method", "url", "referenceId"],
-                        "properties": {"method": {"enum": ["GET", "POST", "PATCH", "DELETE"]},
-                                       "url": _STR, "referenceId": _STR, "body": {},
+                        # an unsupported method fails in that subrequest's response (200)
+                        "properties": {"method": {"type": "string",
+                                                  "examples": ["GET", "POST", "PATCH",
+                                                               "DELETE"]},
+                                       "url": _STR,
+                                       "referenceId": {"type": "string",
+                                                       "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+                                       "body": {},
                                        "httpHeaders": {"type": "object"}}}}}},
             "CompositeResponse": {
                 "type": "object", "required": ["compositeResponse"],
@@ -331,7 +378,8 @@ def components() -> dict[str, Any]:
                                             "created": {"type": "number"}}},
             "SubscriptionRequest": {
                 "type": "object", "required": ["url"],
-                "properties": {"url": {"type": "string", "format": "uri"},
+                "properties": {"url": {"type": "string", "format": "uri",
+                                       "pattern": "^https?://"},
                                "secret": {"type": "string", "description":
                                           "HMAC key for X-Sfdc-Signature; defaults to the "
                                           "config's change_event_secret"}}},

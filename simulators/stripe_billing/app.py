@@ -122,6 +122,15 @@ class StripeSimulator(Simulator):
             "https://stripe.com/docs or we can help at https://support.stripe.com/.",
             status=404)
 
+    def method_not_allowed(self, request: Request) -> SimulatorError:
+        # Stripe itself answers a method a path lacks like an unknown URL (404); the simulator
+        # says 405 with Allow (RFC 9110, schemathesis' unsupported_method check) in Stripe's
+        # error shape and wording, which no client branches on
+        return InvalidRequestError(
+            f"Unrecognized request URL ({request.method}: {request.url.path}). Please see "
+            "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+            status=405)
+
     def internal_error(self) -> SimulatorError:
         return APIError("An unknown error occurred while processing your request.",
                         status=500)
