@@ -94,6 +94,7 @@ def test_an_inline_secret_in_harness_toml_is_refused_with_one_line(isolated: Pat
     '[simulators.cloud_erp]\nusers = { O2C_COMM_USER = "hunter2" }\n',
     '[simulators.tax]\nbearer_tokens = { "hunter2" = "2000000001" }\n',
     '[simulators.payments]\nwebhook_password = "hunter2"\n',
+    '[integration]\nclient_secret = "hunter2"\n',
 ])
 def test_inline_secrets_are_refused_wherever_they_are(isolated: Path, toml: str) -> None:
     (isolated / "harness.toml").write_text(toml)
