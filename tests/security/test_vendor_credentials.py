@@ -28,6 +28,7 @@ from lxml import etree
 from simple_salesforce import Salesforce, SalesforceExpiredSession
 from zeep.wsse.username import UsernameToken
 
+from harness.canonical.secrets import reveal
 from integration.adapters.http import RetryPolicy, VendorError, make_client
 from integration.adapters.salesforce import Salesforce as SalesforceAdapter
 from integration.settings import CrmSettings, RetrySettings
@@ -275,8 +276,9 @@ def crm_http(ca: str) -> requests.Session:
 def crm_sdk(url: str, ca: str) -> Salesforce:
     c = CrmConfig()
     token = crm_http(ca).post(f"{url}/services/oauth2/token", data={
-        "grant_type": "password", "client_id": c.client_id, "client_secret": c.client_secret,
-        "username": c.username, "password": c.password + c.security_token}).json()
+        "grant_type": "password", "client_id": c.client_id,
+        "client_secret": reveal(c.client_secret), "username": c.username,
+        "password": f"{reveal(c.password)}{reveal(c.security_token)}"}).json()
     return Salesforce(instance_url=token["instance_url"], session_id=token["access_token"],
                       session=crm_http(ca))
 
