@@ -85,6 +85,10 @@ DOCUMENTED_REJECTIONS: dict[str, tuple[tuple[str, str], ...]] = {
                   ("POST", _S4 + r"$")),
 }
 _SEED_SIZE_CAP = 20
+# a clock jump bills every period it crosses (a daily subscription over the 10 years the admin
+# API allows is thousands of invoices per subscription): fuzz jumps are capped to 35 days, as
+# Stripe caps a test clock advance to two billing intervals
+_CLOCK_JUMP_CAP_S = 35 * 86_400
 _IDEMPOTENCY_KEY_MAX = 255
 _AWAIT_TIMEOUT_CAP = 0.2
 
@@ -331,6 +335,22 @@ class _AdminGuard:
                 case.body["size"] = _SEED_SIZE_CAP
         elif case.path == "/_sim/faults" and isinstance(case.body, dict):
             _order_fault_windows(case.body)
+        elif case.path in ("/_sim/clock", "/_sim/clock/advance") \
+                and isinstance(case.body, dict):
+            self._cap_clock_jump(case.body)
+
+    def _cap_clock_jump(self, body: dict[str, Any]) -> None:
+        seconds = body.get("seconds")
+        if _is_number(seconds) and seconds > _CLOCK_JUMP_CAP_S:
+            body["seconds"] = _CLOCK_JUMP_CAP_S
+        for key in ("to", "now"):
+            value = body.get(key)
+            if not _is_number(value):
+                continue
+            with self.admin() as client:
+                now = client.get("/_sim/clock").json()["now"]
+            if value > now + _CLOCK_JUMP_CAP_S:
+                body[key] = now + _CLOCK_JUMP_CAP_S
 
     def _fresh_idempotency_key(self, case: Any) -> None:
         """A key the generator drew is reused across cases (``"0"`` over and over); the vendor
