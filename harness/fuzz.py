@@ -836,6 +836,24 @@ def _integration_skip_reason(settings: HarnessSettings) -> tuple[str | None, str
                   "(start it, or set integration.url in harness.toml)")
 
 
+def _integration_url(settings: HarnessSettings, stack: ExitStack, urls: dict[str, str] | None,
+                     ) -> tuple[str | None, str]:
+    """The layer to fuzz: the one answering at ``integration.url``, else, when this run
+    started its own landscape (``urls``), the reference layer served in-process against it,
+    as the gate does; (None, why) when there is none."""
+    url, reason = _integration_skip_reason(settings)
+    if url is not None or urls is None or "is not running" not in reason:
+        return url, reason
+    import tempfile
+
+    from .check import InProcessLayer
+
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="o2c-fuzz-")))
+    layer = InProcessLayer(dict(urls), workdir, layer_auth.served_layer_auth(settings))
+    stack.callback(layer.stop)
+    return str(layer.url), ""
+
+
 def run_fuzz(settings: HarnessSettings, *, targets: Sequence[str] | None = None,
              max_examples: int = DEFAULT_MAX_EXAMPLES, seed: int = 0,
              reporters: Sequence[Reporter] = (), workers: int = 1,
@@ -859,6 +877,7 @@ def run_fuzz(settings: HarnessSettings, *, targets: Sequence[str] | None = None,
     sims = [n for n in names if n != INTEGRATION]
     running = ls.read_state(settings)
     with ExitStack() as stack:
+        own: dict[str, str] | None = None  # the landscape this run started, if it did
         if running is not None and all(n in running.urls for n in sims):
             landscape = running
         else:
@@ -867,11 +886,14 @@ def run_fuzz(settings: HarnessSettings, *, targets: Sequence[str] | None = None,
                 raise LandscapeError(
                     f"the running landscape does not serve {', '.join(missing)}",
                     "start it with those simulators, or pick targets with --target")
-            landscape = stack.enter_context(ls.start_in_process(settings, sims))
+            landscape = stack.enter_context(ls.start_in_process(
+                settings, [n for n in select_targets(None) if n != INTEGRATION]
+                if INTEGRATION in names else sims))
+            own = dict(landscape.urls)
         verify: str | bool = landscape.ca_cert or True
         for name in names:
             if name == INTEGRATION:
-                url, reason = _integration_skip_reason(settings)
+                url, reason = _integration_url(settings, stack, own)
                 if url is None:
                     result = TargetResult(INTEGRATION, str(settings.integration.url),
                                           status="skipped", skip_reason=reason)

@@ -176,6 +176,8 @@ def admin_routes(kit: Kit) -> list[Route]:
         except SimulatorError as exc:  # a bad record: the vendor's own error body
             kit.store.flush()
             response = exc.to_response()
+            if response.status_code >= 500:  # a SOAP fault: still the caller's bad record
+                response.status_code = 422
             response.headers["X-Sim-Import-Failed-At"] = getattr(exc, "import_at", "")
             return response
         finally:

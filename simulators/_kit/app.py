@@ -136,6 +136,14 @@ class Simulator:
     def openapi_components(self) -> dict[str, Any]:
         return {}
 
+    def openapi_error_content(self) -> dict[str, Any]:
+        """The vendor's error body as OpenAPI ``content`` (media type → schema): what a
+        refused ``POST /_sim/import`` record answers with. Vendors override it."""
+        return {"application/json": {"schema": {
+            "type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["message"],
+                "properties": {"message": {"type": "string"}}}}}}}
+
     def openapi_security(self) -> list[dict[str, list[str]]]:
         return []
 

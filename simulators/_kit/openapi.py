@@ -67,8 +67,34 @@ def _enumerate_import_kinds(components: dict[str, Any], kinds: tuple[str, ...]) 
     components["ImportRequest"]["properties"]["kind"] = {"anyOf": [kind, {"type": "null"}]}
 
 
-def admin_paths(components: dict[str, Any],
-                import_kinds: tuple[str, ...] = ()) -> dict[str, Any]:
+def _import_refusals(err: dict[str, Any], vendor_error: dict[str, Any]) -> dict[str, Any]:
+    """``POST /_sim/import``'s error responses: the kit's own (bad request body, unknown kind)
+    or, for a record the vendor refuses, the vendor's error body under the vendor's 4xx status
+    (a vendor that puts refusals on HTTP 500, as SOAP 1.1 does, answers 422 here: a refused
+    record is the caller's error). Header X-Sim-Import-Failed-At names the record."""
+    def either(description: str) -> dict[str, Any]:
+        content = {media: dict(body) for media, body in vendor_error.items()}
+        vendor_json = content.get("application/json", {}).get("schema")
+        content["application/json"] = {"schema": {"anyOf": [err, vendor_json]}
+                                       if vendor_json else err}
+        return {"description": description, "content": content}
+
+    return {
+        "400": either("Bad body, or a record the vendor refuses with 400"),
+        "422": either("Invalid body or unknown kind, or a record the vendor refuses"),
+        "default": {"description": "A record the vendor refuses: the vendor's own error body; "
+                                   "header X-Sim-Import-Failed-At names it (kind[index])",
+                    "content": vendor_error,
+                    # records are the vendor's wire shapes, judged by the vendor's own
+                    # rules (harness.fuzz: documented refusals of schema-valid input)
+                    "x-o2c-valid-input-rejections": [{
+                        "header": "X-Sim-Import-Failed-At",
+                        "why": "a record the vendor itself would refuse"}]},
+    }
+
+
+def admin_paths(components: dict[str, Any], import_kinds: tuple[str, ...] = (),
+                vendor_error: dict[str, Any] | None = None) -> dict[str, Any]:
     err = {"$ref": "#/components/schemas/AdminError"}
     components["AdminError"] = _ADMIN_ERROR
     bad = {"400": _json(err, "Bad query or body"), "422": _json(err, "Invalid body")}
@@ -91,14 +117,8 @@ def admin_paths(components: dict[str, Any],
                                   _model_schema(SeedRequest, components))},
         "/_sim/import": {"post": op(
             "Import records in the vendor's wire shape (history: '_at' per record)",
-            {"200": _json(_OBJ), **bad,
-             "default": {"description": "A bad record: the vendor's own error body; header "
-                                        "X-Sim-Import-Failed-At names it (kind[index])",
-                         # records are the vendor's wire shapes, judged by the vendor's own
-                         # rules (harness.fuzz: documented refusals of schema-valid input)
-                         "x-o2c-valid-input-rejections": [{
-                             "header": "X-Sim-Import-Failed-At",
-                             "why": "a record the vendor itself would refuse"}]}},
+            {"200": _json(_OBJ), **_import_refusals(err, vendor_error or {
+                "application/json": {"schema": _OBJ}})},
             _model_schema(ImportRequest, components))},
         "/_sim/snapshot": {
             "get": op("Export the whole state", {"200": _json(snapshot)}),
@@ -163,7 +183,8 @@ def build_openapi(simulator: Simulator, endpoints: list[Endpoint]) -> dict[str, 
         paths.setdefault(path, {})[ep.method.lower()] = operation
     vendor_components = simulator.openapi_components()
     schemas = dict(vendor_components.get("schemas", {}))
-    paths.update(admin_paths(schemas, simulator.backend_class.import_kinds))
+    paths.update(admin_paths(schemas, simulator.backend_class.import_kinds,
+                             simulator.openapi_error_content()))
     for path, item in simulator.openapi_paths().items():  # may add methods to a vendor path
         paths.setdefault(path, {}).update(item)
     spec: dict[str, Any] = {

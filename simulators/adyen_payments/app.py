@@ -111,5 +111,10 @@ class AdyenSimulator(Simulator):
     def openapi_components(self) -> dict[str, Any]:
         return openapi.components()
 
+    def openapi_error_content(self) -> dict[str, Any]:
+        return {"application/json": {"schema": {"anyOf": [
+            {"$ref": "#/components/schemas/ServiceError"},
+            {"$ref": "#/components/schemas/RestServiceError"}]}}}
+
     def openapi_security(self) -> list[dict[str, list[str]]]:
         return [{"ApiKeyAuth": []}]

@@ -145,5 +145,8 @@ class AvalaraSimulator(Simulator):
     def openapi_components(self) -> dict[str, Any]:
         return openapi.components()
 
+    def openapi_error_content(self) -> dict[str, Any]:
+        return {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResult"}}}
+
     def openapi_security(self) -> list[dict[str, list[str]]]:
         return [{"basicAuth": []}, {"bearerAuth": []}]

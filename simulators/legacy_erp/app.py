@@ -77,6 +77,9 @@ class LegacyErpSimulator(Simulator):
     def openapi_components(self) -> dict[str, Any]:
         return openapi.components()
 
+    def openapi_error_content(self) -> dict[str, Any]:
+        return {"text/xml": {"schema": {"type": "string", "contentMediaType": "text/xml"}}}
+
     def openapi_paths(self) -> dict[str, Any]:
         return openapi.extra_paths()
 

@@ -49,9 +49,10 @@ ODATA_ROOT = "/sap/opu/odata/sap/"
 
 
 class PeriodChange(BaseModel):
-    """Body of ``PUT /_sim/erp/periods``."""
+    """Body of ``PUT /_sim/erp/periods`` (strict: ``"2024"`` is not a year, ``"true"`` not a
+    boolean, as the served schema says)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     company_code: str = Field(pattern=r"^(\*|[A-Z0-9]{4})$")
     fiscal_year: int = Field(ge=1900, le=9999)
     period: int | None = Field(default=None, ge=1, le=16)
@@ -215,6 +216,9 @@ class S4HanaSimulator(Simulator):
     # -- OpenAPI and extra routes ------------------------------------------------------------
     def openapi_components(self) -> dict[str, Any]:
         return oa.components(list(SERVICES.values()))
+
+    def openapi_error_content(self) -> dict[str, Any]:
+        return {"application/json": {"schema": {"$ref": "#/components/schemas/SapError"}}}
 
     def openapi_security(self) -> list[dict[str, list[str]]]:
         return [{"basicAuth": []}]

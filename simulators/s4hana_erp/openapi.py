@@ -66,7 +66,8 @@ def create_schema(model: ServiceModel, etype: EntityType, depth: int = 0) -> dic
             continue
         target = create_schema(model, model.entity_type(nav.target), depth + 1)
         props[nav.name] = ({"anyOf": [{"type": "array", "items": target},
-                                      {"type": "object", "properties": {
+                                      {"type": "object", "required": ["results"],
+                                       "properties": {
                                           "results": {"type": "array", "items": target}}}]}
                            if nav.many else {"anyOf": [target, {"type": "null"}]})
     return {"type": "object", "properties": props, "additionalProperties": False}

@@ -173,6 +173,9 @@ class SalesforceSimulator(Simulator):
     def openapi_components(self) -> dict[str, Any]:
         return openapi.components()
 
+    def openapi_error_content(self) -> dict[str, Any]:
+        return {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}
+
     def openapi_security(self) -> list[dict[str, list[str]]]:
         return [{"bearerAuth": []}]
 

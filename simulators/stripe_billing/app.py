@@ -164,5 +164,8 @@ class StripeSimulator(Simulator):
     def openapi_components(self) -> dict[str, Any]:
         return openapi.components()
 
+    def openapi_error_content(self) -> dict[str, Any]:
+        return {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+
     def openapi_security(self) -> list[dict[str, list[str]]]:
         return [{"bearerAuth": []}, {"basicAuth": []}]
