@@ -31,11 +31,13 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def fuzz(session: nox.Session) -> None:
-    """schemathesis against every simulator: the CI-budget pytest tests (`-m fuzz`).
+    """schemathesis against every simulator and the integration API: the committed OpenAPI
+    checked for drift, then the CI-budget pytest tests (`-m fuzz`).
 
     `nox -s fuzz -- --full` runs `harness fuzz --max-examples 200` instead (every phase,
     reports in reports/<run-id>/fuzz/)."""
     session.install("-e", ".[dev]")
+    session.run("harness", "openapi", "--check")  # the committed specs are what is served
     if "--full" in session.posargs:
         rest = [a for a in session.posargs if a != "--full"]
         session.run("harness", "fuzz", "--max-examples", "200", *rest)

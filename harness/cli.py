@@ -352,6 +352,34 @@ def fuzz(
     raise typer.Exit(0 if result.passed else 1)
 
 
+@app.command("openapi")
+def openapi_cmd(
+    target: Annotated[list[str] | None, typer.Option(
+        "--target", "-t", help="simulator name or 'integration'; repeatable or comma-separated "
+                               "(default: every one)")] = None,
+    directory: Annotated[Path, typer.Option("--dir", help="where the documents live")] =
+        Path("contracts") / "openapi",
+    check_only: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 when a "
+                                                             "committed document drifted")] =
+        False,
+) -> None:
+    """Export the served OpenAPI of every simulator and the integration API to
+    contracts/openapi/<name>.json (--check: fail when a committed copy drifted)."""
+    from .openapi_export import export
+
+    names = [n for t in target or [] for n in _split(t) or []]
+    results = export(directory, names or None, check=check_only)
+    for r in results:
+        state = ("[red]drifted[/]" if check_only else "[yellow]written[/]") if r.changed \
+            else "[green]up to date[/]"
+        out.print(f"{r.name:<12} {r.path}  {state}", highlight=False)
+    drifted = [r.name for r in results if r.changed]
+    if check_only and drifted:
+        err.print(f"error: the committed OpenAPI of {', '.join(drifted)} differs from what is "
+                  f"served\nhint: run `harness openapi` and commit {directory}", highlight=False)
+        raise typer.Exit(1)
+
+
 @app.command()
 def check(
     config: ConfigOpt = None,

@@ -325,10 +325,14 @@ class _AdminGuard:
 
     def before_call(self, context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         self._fresh_idempotency_key(case)
-        if case.path == "/_sim/await" and isinstance(case.query, dict):
-            value = case.query.get("timeout")
-            if _as_number(value) > _AWAIT_TIMEOUT_CAP:  # drawn as a number or numeric text
-                case.query["timeout"] = _AWAIT_TIMEOUT_CAP
+        if case.path == "/_sim/await":
+            # drawn as a number or numeric text, or left out (the default wait is 10 s: 200
+            # examples of that alone would be half an hour of waiting for facts that never come)
+            query = case.query if isinstance(case.query, dict) else {}
+            value = query.get("timeout")
+            if value is None or _as_number(value) > _AWAIT_TIMEOUT_CAP:
+                query["timeout"] = _AWAIT_TIMEOUT_CAP
+                case.query = query
         elif case.path == "/_sim/seed" and isinstance(case.body, dict):
             size = case.body.get("size")
             if _is_number(size) and size > _SEED_SIZE_CAP:
@@ -439,7 +443,10 @@ def _order_fault_windows(body: dict[str, Any]) -> None:
 
 
 def _as_number(value: object) -> float:
-    """``value`` as a number when it is one (or numeric text), else 0."""
+    """``value`` as a number when it is one (or numeric text; the largest of a repeated
+    parameter's values), else 0."""
+    if isinstance(value, list | tuple):
+        return max((_as_number(v) for v in value), default=0.0)
     if _is_number(value):
         return float(value)
     try:

@@ -83,8 +83,20 @@ def _out(services: Services, letter_ids: list[int]) -> list[DeadLetterOut]:
                 for i in letter_ids if (d := letters.get(i)) is not None]
 
 
+# the newest listed letter: replay or compensate it, or read its flow's timeline
+_LISTED = {"links": {
+    "replay_newest": {"operationId": "replay_dead_letter",
+                      "parameters": {"path.letter_id": "$response.body#/0/id"}},
+    "compensate_newest": {"operationId": "compensate_dead_letter",
+                          "parameters": {"path.letter_id": "$response.body#/0/id"}},
+    "timeline_of_newest": {"operationId": "get_timeline",
+                           "parameters": {"path.business_key": "$response.body#/0/business_key"}},
+}}
+
+
 @router.get("", summary="Dead letters (newest first), with their replay audit",
-            dependencies=scoped("dlq:read"))
+            dependencies=scoped("dlq:read"), operation_id="list_dead_letters",
+            responses={200: _LISTED})
 async def list_dead_letters(
         request: Request, status: Annotated[str | None, Query(max_length=20)] = "open",
         reason: Annotated[str | None, Query(max_length=60)] = None,
@@ -133,7 +145,7 @@ async def _one(request: Request, letter_id: int, action: str, actor: str) -> Dea
 
 
 @router.post("/{letter_id}/replay", summary="Replay one dead letter (after fixing the data)",
-             dependencies=scoped("dlq:replay"),
+             dependencies=scoped("dlq:replay"), operation_id="replay_dead_letter",
              responses={404: {"description": "no such dead letter"},
                         409: {"description": "not open (replayed, compensated)"}})
 async def replay_one(request: Request, letter_id: LetterId,
@@ -145,7 +157,7 @@ async def replay_one(request: Request, letter_id: LetterId,
 
 @router.post("/{letter_id}/compensate",
              summary="Compensate in billing now (void or credit note per policy)",
-             dependencies=scoped("dlq:replay"),
+             dependencies=scoped("dlq:replay"), operation_id="compensate_dead_letter",
              responses={404: {"description": "no such dead letter"},
                         409: {"description": "not open, or not an invoice posting"},
                         502: {"description": "billing refused the compensation"}})

@@ -65,9 +65,33 @@ async def _idempotent(services: Services, scope: str, key: str | None, payload: 
                         headers={"Idempotent-Replayed": "true"})
 
 
+def _links(**links: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI links of a response (schemathesis' stateful phase follows them)."""
+    return {"links": {name: link for name, link in links.items()}}
+
+
+_CREATED_CUSTOMER = _links(
+    get_customer={"operationId": "get_customer",
+                  "parameters": {"path.customer_id": "$response.body#/id"}},
+    get_customer_by_crm_id={"operationId": "get_customer",
+                            "parameters": {"path.customer_id": "$response.body#/crm_account_id"}},
+    create_subscription={"operationId": "post_subscription",
+                         "requestBody": {"customer_id": "$response.body#/id"}},
+    report_usage={"operationId": "post_usage",
+                  "requestBody": {"customer_id": "$response.body#/id"}},
+)
+_CREATED_SUBSCRIPTION = _links(
+    get_customer={"operationId": "get_customer",
+                  "parameters": {"path.customer_id": "$response.body#/customer_id"}},
+    report_usage={"operationId": "post_usage",
+                  "requestBody": {"customer_id": "$response.body#/customer_id"}},
+)
+
+
 @router.post("/customers", status_code=201, summary="Onboard a customer (once)",
              dependencies=scoped("customers:write"), response_model=CustomerOut,
-             responses={409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
+             operation_id="post_customer",
+             responses={201: _CREATED_CUSTOMER, 409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
 async def post_customer(body: CustomerRequest, request: Request,
                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     services = services_of(request)
@@ -99,6 +123,7 @@ async def post_customer(body: CustomerRequest, request: Request,
 
 @router.get("/customers/{customer_id}", summary="A customer and its ids in every system",
             dependencies=scoped("customers:read"), response_model=CustomerOut,
+            operation_id="get_customer",
             responses={404: {"description": "unknown customer"}})
 async def get_customer(customer_id: str, request: Request) -> dict[str, Any]:
     with services_of(request).db.session() as session:
@@ -111,7 +136,9 @@ async def get_customer(customer_id: str, request: Request) -> dict[str, Any]:
 
 @router.post("/subscriptions", status_code=201, summary="Subscribe an onboarded customer",
              dependencies=scoped("subscriptions:write"), response_model=SubscriptionOut,
-             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
+             operation_id="post_subscription",
+             responses={201: _CREATED_SUBSCRIPTION, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM,
+                        502: PROBLEM})
 async def post_subscription(body: SubscriptionRequest, request: Request,
                             idempotency_key: IdempotencyKey = None) -> JSONResponse:
     services = services_of(request)
@@ -138,6 +165,7 @@ async def post_subscription(body: SubscriptionRequest, request: Request,
 
 @router.post("/usage", status_code=202, summary="Report metered usage (once per key)",
              dependencies=scoped("usage:write"), response_model=UsageOut,
+             operation_id="post_usage",
              responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 502: PROBLEM})
 async def post_usage(body: UsageRequest, request: Request) -> JSONResponse:
     try:

@@ -128,7 +128,7 @@ async def put_routing(plan: WavePlan, request: Request) -> Any:
 
 
 @router.get("/timeline/{business_key}", summary="Every step of a business flow",
-            dependencies=scoped("ops:read"))
+            dependencies=scoped("ops:read"), operation_id="get_timeline")
 async def get_timeline(business_key: str, request: Request) -> Timeline:
     with _services(request).db.session() as session:
         steps = records.timeline(session, business_key)

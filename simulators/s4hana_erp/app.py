@@ -99,21 +99,30 @@ class S4HanaSimulator(Simulator):
             routes = ServiceRoutes(model)
 
             def add(method: str, path: str, handler: Callable[[Call], Response],
-                    operation: dict[str, Any], model: Any = model) -> None:
+                    operation: dict[str, Any], op_id: str, model: Any = model) -> None:
                 wrapped = self._csrf_fetch(in_service(model, self._at)(handler))
-                out.append(Endpoint(method, model.root + path, wrapped, operation))
+                out.append(Endpoint(method, model.root + path, wrapped,
+                                    {"operationId": op_id, **operation}))
 
-            add("GET", "/", routes.service_document, oa.service_document(model))
-            add("GET", "/$metadata", routes.metadata, oa.metadata(model))
+            def op_id(verb: str, es_name: str = "", nav: str = "", model: Any = model) -> str:
+                return oa.operation_id(model, verb, es_name, nav)
+
+            add("GET", "/", routes.service_document, oa.service_document(model),
+                op_id("service_document"))
+            add("GET", "/$metadata", routes.metadata, oa.metadata(model), op_id("metadata"))
             for es in model.sets:
-                add("GET", f"/{es.name}", routes.read_set(es), oa.read_set(model, es))
-                add("GET", f"/{es.name}/$count", routes.count(es), oa.count(model, es))
+                add("GET", f"/{es.name}", routes.read_set(es), oa.read_set(model, es),
+                    op_id("query", es.name))
+                add("GET", f"/{es.name}/$count", routes.count(es), oa.count(model, es),
+                    op_id("count", es.name))
                 if es.creatable:
-                    add("POST", f"/{es.name}", routes.create(es), oa.create(model, es))
-                add("GET", f"/{es.name}({{key}})", routes.get(es), oa.get(model, es))
+                    add("POST", f"/{es.name}", routes.create(es),
+                        oa.create(model, es, SERVICES), op_id("create", es.name))
+                add("GET", f"/{es.name}({{key}})", routes.get(es), oa.get(model, es),
+                    op_id("get", es.name))
                 for nav in model.entity_type(es.type).navs:
                     add("GET", f"/{es.name}({{key}})/{nav.name}", routes.navigate(es, nav),
-                        oa.navigate(model, es, nav))
+                        oa.navigate(model, es, nav), op_id("", es.name, nav.name))
         return out
 
     def _csrf_fetch(self, handler: Callable[[Call], Response]) -> Callable[[Call], Response]:

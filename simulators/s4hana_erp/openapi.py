@@ -259,16 +259,84 @@ def navigate(model: ServiceModel, es: EntitySet, nav: NavProp) -> dict[str, Any]
         "404": _error("Resource not found for segment")}, params)
 
 
-def create(model: ServiceModel, es: EntitySet) -> dict[str, Any]:
+def create(model: ServiceModel, es: EntitySet,
+           models: dict[str, ServiceModel] | None = None) -> dict[str, Any]:
     etype = model.entity_type(es.type)
     return _op(model, f"Create {es.name} (deep insert)", {
         "201": {"description": "Created: the entity graph as posted", "headers": {
             "location": {"schema": {"type": "string"}}},
-            "content": {JSON: {"schema": _single(model, es.type)}}},
+            "content": {JSON: {"schema": _single(model, es.type)}},
+            "links": links(models or {model.name: model}, model, es)},
         "400": _error("Validation failed (SAP message in error.code)", refusals=_BUSINESS)},
         [{"name": "x-csrf-token", "in": "header", "required": False,
           "schema": {"type": "string"}, "description": "token from a 'Fetch' request"}],
         write=True, body=create_schema(model, etype))
+
+
+def operation_id(model: ServiceModel, verb: str, es_name: str = "", nav: str = "") -> str:
+    """``API_BUSINESS_PARTNER.A_BusinessPartner.create``, ``....get``, ``....to_Customer``."""
+    return ".".join(part for part in (model.name, es_name, nav or verb) if part)
+
+
+def _key_expression(etype: EntityType, source: dict[str, str] | None = None) -> str:
+    """The key predicate of ``etype`` as an OpenAPI runtime expression over a created
+    entity (``source`` maps a key property to the response property that holds it)."""
+    def value(key: str) -> str:
+        return "'{$response.body#/d/" + (source or {}).get(key, key) + "}'"
+
+    if len(etype.keys) == 1:
+        return value(etype.keys[0])
+    return ",".join(f"{key}={value(key)}" for key in etype.keys)
+
+
+# what a created entity feeds, besides reading itself back: (service, set) → creates it fills
+# (body property ← created property) and entities it names (set ← key properties)
+_FEEDS: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {
+    "A_BusinessPartner": (
+        ("API_BUSINESS_PARTNER", "A_BusinessPartnerAddress", {"BusinessPartner": "BusinessPartner"}),
+        ("API_BUSINESS_PARTNER", "A_CustomerCompany", {"Customer": "Customer"}),
+    ),
+    "A_CustomerCompany": (
+        ("API_O2C_JOURNALENTRY_SRV", "A_JournalEntry", {"Customer": "Customer",
+                                                        "CompanyCode": "CompanyCode"}),
+    ),
+    "A_JournalEntry": (
+        ("API_O2C_INCOMINGPAYMENT_SRV", "A_IncomingPayment", {
+            "Customer": "Customer", "CompanyCode": "CompanyCode",
+            "InvoiceAccountingDocument": "AccountingDocument",
+            "InvoiceFiscalYear": "FiscalYear", "TransactionCurrency": "TransactionCurrency",
+            "AmountInTransactionCurrency": "AmountInTransactionCurrency"}),
+    ),
+}
+_NAMES: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {
+    "A_BusinessPartner": (("API_BUSINESS_PARTNER", "A_Customer", {"Customer": "Customer"}),),
+    "A_CustomerCompany": (("API_BUSINESS_PARTNER", "A_Customer", {"Customer": "Customer"}),),
+}
+
+
+def links(models: dict[str, ServiceModel], model: ServiceModel,
+          es: EntitySet) -> dict[str, Any]:
+    """OpenAPI links of a create (schemathesis' stateful phase follows them): read the
+    created entity back by its key and along each navigation, read what it names, and fill
+    the creates it feeds (business partner → customer company → journal entry → incoming
+    payment, the O2C chain)."""
+    etype = model.entity_type(es.type)
+    key = _key_expression(etype)
+    out: dict[str, Any] = {"get": {"operationId": operation_id(model, "get", es.name),
+                                   "parameters": {"path.key": key}}}
+    for nav in etype.navs:
+        out[nav.name] = {"operationId": operation_id(model, "", es.name, nav.name),
+                         "parameters": {"path.key": key}}
+    for service, target, source in _NAMES.get(es.name, ()):
+        tmodel = models[service]
+        ttype = tmodel.entity_type(next(s.type for s in tmodel.sets if s.name == target))
+        out[f"get_{target}"] = {"operationId": operation_id(tmodel, "get", target),
+                                "parameters": {"path.key": _key_expression(ttype, source)}}
+    for service, target, fills in _FEEDS.get(es.name, ()):
+        out[f"create_{target}"] = {
+            "operationId": operation_id(models[service], "create", target),
+            "requestBody": {prop: "$response.body#/d/" + src for prop, src in fills.items()}}
+    return out
 
 
 def periods_paths() -> dict[str, Any]:

@@ -44,24 +44,11 @@ def test_payments(case):
     case.call_and_validate()
 
 
-# Open findings (issue 10), not strict: every other operation of these targets passes.
-_IMPORT_REFUSAL = pytest.mark.xfail(
-    reason="POST /_sim/import: a record the vendor refuses comes back as the vendor's error "
-           "body on a 400 the kit documents as its admin error shape (response schema "
-           "violation); needs a per-simulator error schema in simulators/_kit/openapi.py",
-    strict=False)
-_LEGACY_IMPORT_500 = pytest.mark.xfail(
-    reason="POST /_sim/import answers 500 on some generated records (found in CI, "
-           "not yet reproduced)", strict=False)
-
-
-@_IMPORT_REFUSAL
 @cloud_erp.parametrize()
 def test_cloud_erp(case):
     case.call_and_validate()
 
 
-@_LEGACY_IMPORT_500
 @legacy_erp.parametrize()  # fuzzes clean (SOAP checks: harness.fuzz._CHECK_EXCEPTIONS)
 def test_legacy_erp(case):
     case.call_and_validate()
