@@ -196,21 +196,27 @@ async def _finalize_held(services: Services, billing_invoice_id: str, customer_i
     return True
 
 
+def _tax_args(services: Services, session: Any, row: InvoiceRow,
+              on: datetime) -> dict[str, Any]:
+    """The AvaTax ``SalesInvoice`` of an invoice (code = billing invoice id) for its net, its
+    customer's address and the tax company of the customer's country, dated ``on``."""
+    customer = session.get_one(CustomerRow, row.customer_id)
+    tax = services.settings.tax
+    return dict(code=row.billing_invoice_id,
+                company_code=tax.company_by_country.get(customer.country, tax.default_company),
+                customer_code=customer.id, currency=row.currency, net_minor=row.net_amount,
+                on=on.date(), address=dict(customer.address), tax_code=tax.tax_code)
+
+
 async def _determine_tax(services: Services, billing_invoice_id: str) -> bool:
     async with services.unit() as session:
         row = session.scalar(select(InvoiceRow).where(
             InvoiceRow.billing_invoice_id == billing_invoice_id))
         assert row is not None
-        customer = session.get_one(CustomerRow, row.customer_id)
-        tax_company = services.settings.tax.company_by_country.get(
-            customer.country, services.settings.tax.default_company)
-        args = dict(code=billing_invoice_id, company_code=tax_company,
-                    customer_code=customer.id, currency=row.currency,
-                    net_minor=row.net_amount, on=utcnow().date(),
-                    address=dict(customer.address), tax_code=services.settings.tax.tax_code)
+        args = _tax_args(services, session, row, utcnow())
         customer_id = row.customer_id
     try:
-        transaction = await services.adapters.tax.determine_tax(**args)  # type: ignore[arg-type]
+        transaction = await services.adapters.tax.determine_tax(**args)
     except AdapterError as err:
         async with services.unit() as session:
             records.exception(session, billing_invoice_id, "tax_determination_failed", "tax",
@@ -258,17 +264,10 @@ async def _record_billed_tax(services: Services, billing_invoice_id: str) -> boo
         row = session.scalar(select(InvoiceRow).where(
             InvoiceRow.billing_invoice_id == billing_invoice_id))
         assert row is not None
-        customer = session.get_one(CustomerRow, row.customer_id)
-        tax_company = services.settings.tax.company_by_country.get(
-            customer.country, services.settings.tax.default_company)
-        args = dict(code=billing_invoice_id, company_code=tax_company,
-                    customer_code=customer.id, currency=row.currency,
-                    net_minor=row.net_amount,
-                    on=(row.billing_finalized_at or utcnow()).date(),
-                    address=dict(customer.address), tax_code=services.settings.tax.tax_code)
+        args = _tax_args(services, session, row, row.billing_finalized_at or utcnow())
         customer_id, billed_tax = row.customer_id, row.tax_amount
     try:
-        transaction = await services.adapters.tax.determine_tax(**args)  # type: ignore[arg-type]
+        transaction = await services.adapters.tax.determine_tax(**args)
     except AdapterError as err:
         async with services.unit() as session:
             _flag(session, billing_invoice_id, "tax_determination_failed", "tax", str(err))

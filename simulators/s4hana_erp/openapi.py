@@ -293,7 +293,8 @@ def _key_expression(etype: EntityType, source: dict[str, str] | None = None) -> 
 # (body property ← created property) and entities it names (set ← key properties)
 _FEEDS: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {
     "A_BusinessPartner": (
-        ("API_BUSINESS_PARTNER", "A_BusinessPartnerAddress", {"BusinessPartner": "BusinessPartner"}),
+        ("API_BUSINESS_PARTNER", "A_BusinessPartnerAddress",
+         {"BusinessPartner": "BusinessPartner"}),
         ("API_BUSINESS_PARTNER", "A_CustomerCompany", {"Customer": "Customer"}),
     ),
     "A_CustomerCompany": (
