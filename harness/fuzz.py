@@ -75,6 +75,7 @@ _S4 = r"^/sap/opu/odata/sap/API_[A-Z0-9_]+/A_[A-Za-z]+"
 #: every simulator: an imported record is the vendor's wire shape, judged by its own rules
 _IMPORT = ("POST", r"^/_sim/import$")
 DOCUMENTED_REJECTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "billing": (("DELETE", r"^/v1/(invoices|products|subscriptions)/\{id\}$"),),
     "crm": (("GET", _CRM + r"/query(All)?(/|/\{locator\})?$"),
             ("POST", _CRM + r"/sobjects/\{sobject\}/?$"),
             ("PATCH", _CRM + r"/sobjects/\{sobject\}/(\{record_id\}|\{field\}/\{value\})$"),

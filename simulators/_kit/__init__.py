@@ -18,7 +18,7 @@ from .clock import Clock
 from .data import LEGAL_SUFFIX, LOCALE_COUNTRY, make_faker, rng, vat_id
 from .facts import FactLog
 from .faults import PROFILES, FaultConfig, FaultDecision, FaultPlan, FaultRule, Latency
-from .http import JSONResponse, json_response
+from .http import JSONResponse, is_digits, json_response
 from .prepared import PreparedJSONResponse, header_value
 from .server import PortInUseError, Served, ThreadedServer, bind, serve_all, serve_in_thread
 from .store import Collection, SQLiteStore, StateStore, open_store
@@ -26,12 +26,54 @@ from .tls import TLSFiles, ensure_ca, ensure_server_cert
 from .webhooks import Delivery, RetryPolicy, WebhookDispatcher
 
 __all__ = [
-    "LEGAL_SUFFIX", "LOCALE_COUNTRY", "PROFILES", "Backend", "BadImportRecord", "Call", "Clock",
-    "Collection", "Delivery", "Endpoint", "FactLog", "FaultConfig", "FaultDecision", "FaultPlan",
-    "FaultRule", "IdFactory", "ImportBatch", "ImportRequest", "JSONResponse", "Kit", "Latency",
-    "PortInUseError", "PreparedJSONResponse", "RetryPolicy", "SQLiteStore", "SeedRequest",
-    "Served", "SimContext", "Simulator", "SimulatorConfig", "SimulatorError", "StateStore",
-    "TLSFiles", "ThreadedServer", "UnknownImportKind", "WebhookDispatcher", "bind", "build_app",
-    "ensure_ca", "ensure_server_cert", "header_value", "import_instant", "json_response",
-    "make_faker", "open_store", "rng", "serve_all", "serve_in_thread", "vat_id",
+    "LEGAL_SUFFIX",
+    "LOCALE_COUNTRY",
+    "PROFILES",
+    "Backend",
+    "BadImportRecord",
+    "Call",
+    "Clock",
+    "Collection",
+    "Delivery",
+    "Endpoint",
+    "FactLog",
+    "FaultConfig",
+    "FaultDecision",
+    "FaultPlan",
+    "FaultRule",
+    "IdFactory",
+    "ImportBatch",
+    "ImportRequest",
+    "JSONResponse",
+    "Kit",
+    "Latency",
+    "PortInUseError",
+    "PreparedJSONResponse",
+    "RetryPolicy",
+    "SQLiteStore",
+    "SeedRequest",
+    "Served",
+    "SimContext",
+    "Simulator",
+    "SimulatorConfig",
+    "SimulatorError",
+    "StateStore",
+    "TLSFiles",
+    "ThreadedServer",
+    "UnknownImportKind",
+    "WebhookDispatcher",
+    "bind",
+    "build_app",
+    "ensure_ca",
+    "ensure_server_cert",
+    "header_value",
+    "import_instant",
+    "is_digits",
+    "json_response",
+    "make_faker",
+    "open_store",
+    "rng",
+    "serve_all",
+    "serve_in_thread",
+    "vat_id",
 ]

@@ -76,3 +76,9 @@ def quiet_reset_faults() -> None:
             logger.addFilter(_DropResetTracebacks())
     install_logging_filter("uvicorn.error", "uvicorn.asgi", "uvicorn.access", "o2c.simulators",
                            "o2c.simulators.webhooks")
+
+
+def is_digits(text: str) -> bool:
+    """Only ASCII digits, at least one: what a wire number is. ``str.isdigit`` also takes
+    '²' or '①', on which ``int()`` then raises (a 500 where the vendor answers 400)."""
+    return text.isascii() and text.isdigit()

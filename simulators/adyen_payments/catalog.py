@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulators._kit import is_digits
+
 # number → brand (Adyen's published test cards; expiry 03/2030, CVC 737 / 7373 for Amex)
 TEST_CARDS: dict[str, str] = {
     "4111111145551142": "visa",
@@ -106,7 +108,7 @@ IBAN_LENGTH: dict[str, int] = {
 
 
 def luhn_ok(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+    if not is_digits(number) or not 12 <= len(number) <= 19:
         return False
     total = 0
     for i, ch in enumerate(reversed(number)):
@@ -139,9 +141,9 @@ def card_brand(number: str) -> str:
 def iban_ok(iban: str) -> bool:
     """ISO 13616 check: country, length where known, and the mod-97 checksum."""
     iban = iban.replace(" ", "").upper()
-    if len(iban) < 15 or len(iban) > 34 or not iban[:2].isalpha() or not iban[2:4].isdigit():
+    if len(iban) < 15 or len(iban) > 34 or not iban[:2].isalpha() or not is_digits(iban[2:4]):
         return False
-    if not iban.isalnum():
+    if not (iban.isascii() and iban.isalnum()):
         return False
     expected = IBAN_LENGTH.get(iban[:2])
     if expected is not None and len(iban) != expected:

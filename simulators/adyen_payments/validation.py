@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from simulators._kit import is_digits
+
 from . import catalog
 from .errors import AdyenError, ValidationError, invalid_merchant_account, unexpected_input
 
@@ -137,7 +139,7 @@ def _card(method: dict[str, Any], new_psp: NewPsp) -> CardInput:
         raise ValidationError("101", "Invalid card number", new_psp())
     month_s = _plain(method, "expiryMonth", new_psp)
     year_s = _plain(method, "expiryYear", new_psp)
-    if not (month_s and year_s and month_s.isdigit() and year_s.isdigit()
+    if not (month_s and year_s and is_digits(month_s) and is_digits(year_s)
             and 1 <= int(month_s) <= 12 and len(year_s) == 4):
         raise ValidationError("129", "Expiry Date Invalid", new_psp())
     brand = catalog.card_brand(number)

@@ -11,7 +11,14 @@ from pydantic import Field, model_validator
 from starlette.requests import Request
 
 from harness.canonical.secrets import Secret, builtin_secret, reveal
-from simulators._kit import Endpoint, FaultDecision, Simulator, SimulatorConfig, SimulatorError
+from simulators._kit import (
+    Endpoint,
+    FaultDecision,
+    Simulator,
+    SimulatorConfig,
+    SimulatorError,
+    is_digits,
+)
 
 from . import openapi, routes
 from .errors import (
@@ -47,7 +54,7 @@ class Config(SimulatorConfig):
         unknown = sorted(c for c in self.companies.values() if c not in ISO_COUNTRIES)
         if unknown:
             raise ValueError(f"unknown company countries: {unknown}")
-        if not all(account.isdigit() for account in self.accounts):
+        if not all(is_digits(account) for account in self.accounts):
             raise ValueError("AvaTax account ids are numeric")
         return self
 

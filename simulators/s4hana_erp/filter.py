@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from simulators._kit import is_digits
+
 COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
 _UTC = dt.UTC
 
@@ -69,10 +71,10 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("string", text[i:end], i, value))
             i = end
             continue
-        signed = c in "-+" and i + 1 < n and (text[i + 1].isdigit() or text[i + 1] == ".")
-        if c.isdigit() or signed:
+        signed = c in "-+" and i + 1 < n and (is_digits(text[i + 1]) or text[i + 1] == ".")
+        if is_digits(c) or signed:
             end = i + 1
-            while end < n and (text[end].isdigit() or text[end] in ".eE" or
+            while end < n and (is_digits(text[end]) or text[end] in ".eE" or
                                (text[end] in "+-" and text[end - 1] in "eE")):
                 end += 1
             suffix = ""

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from simulators._kit import is_digits
+
 from .edm import EntityType, Prop, ServiceModel
 from .errors import INVALID_PROPERTY, SYNTAX_ERROR, VALUE_INVALID, SapError, bad_request
 from .filter import EDM_KIND, Evaluator, FilterError, compile_filter, parse_filter, tokenize
@@ -250,7 +252,7 @@ def parse_query(model: ServiceModel, etype: EntityType, params: Mapping[str, str
         raw = params.get(opt)
         if raw is None:
             continue
-        if not raw.isdigit() or len(raw) > 9:
+        if not is_digits(raw) or len(raw) > 9:
             raise _option_error(f"Invalid value '{raw}' for system query option '{opt}': "
                                 "expected a non-negative integer")
         if opt == "$top":

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simulators._kit import is_digits
+
 from .errors import (
     BP_CATEGORY_INVALID,
     BP_NAME_MISSING,
@@ -46,7 +48,7 @@ TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW""".sp
 
 def alpha(number: str) -> str:
     """SAP's ALPHA conversion for lookups: '0001000001' and '1000001' are the same partner."""
-    if not number.isdigit():
+    if not is_digits(number):
         return number
     return number.lstrip("0") or "0"
 

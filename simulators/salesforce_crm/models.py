@@ -21,7 +21,7 @@ import orjson
 from pydantic import Field as PydanticField
 
 from harness.canonical.secrets import Secret, builtin_secret, reveal
-from simulators._kit import Backend, SeedRequest, SimContext, SimulatorConfig
+from simulators._kit import Backend, SeedRequest, SimContext, SimulatorConfig, is_digits
 
 from . import query as soql_query
 from .errors import SalesforceError, not_found, request_limit_exceeded
@@ -583,7 +583,7 @@ class SalesforceBackend(Backend):
     def query_more(self, locator: str, version: str) -> dict[str, Any]:
         cursor_id, _, offset = locator.rpartition("-")
         cursor = self._cursors.get(cursor_id)
-        if cursor is None or not offset.isdigit() or int(offset) > len(cursor["records"]):
+        if cursor is None or not is_digits(offset) or int(offset) > len(cursor["records"]):
             raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(cursor_id, int(offset), version)
 

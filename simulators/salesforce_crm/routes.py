@@ -14,7 +14,7 @@ import orjson
 from starlette.responses import Response
 
 from harness.canonical.secrets import reveal
-from simulators._kit import Call, json_response
+from simulators._kit import Call, is_digits, json_response
 
 from . import composite
 from .errors import OAuthError, SalesforceError, SoapLoginFault, invalid_grant, not_found
@@ -153,7 +153,7 @@ def _batch_size(call: Call) -> int:
     """``Sforce-Query-Options: batchSize=N`` (Salesforce honours 200..2000)."""
     for option in (call.header("sforce-query-options") or "").split(","):
         key, _, value = option.partition("=")
-        if key.strip().lower() == "batchsize" and value.strip().isdigit():
+        if key.strip().lower() == "batchsize" and is_digits(value.strip()):
             return int(value.strip())
     return DEFAULT_BATCH_SIZE
 

@@ -151,6 +151,11 @@ def located(text: str, pos: int, message: str) -> str:
 
 
 # -- tokenizer -----------------------------------------------------------------------------
+def _is_digit(ch: str) -> bool:
+    """An ASCII digit: ``str.isdigit`` also takes '²' or '٣', which are no SOQL numbers."""
+    return "0" <= ch <= "9"
+
+
 def _is_ident_start(ch: str) -> bool:
     return ch.isascii() and (ch.isalpha() or ch == "_")
 
@@ -183,7 +188,7 @@ class Tokenizer:
             start, ch = self.i, text[self.i]
             if ch == "'":
                 out.append(self._string())
-            elif ch.isdigit() or (ch == "-" and self._peek_digit()):
+            elif _is_digit(ch) or (ch == "-" and self._peek_digit()):
                 out.append(self._number_or_date())
             elif _is_ident_start(ch):
                 while self.i < len(text) and _is_ident_char(text[self.i]):
@@ -205,7 +210,7 @@ class Tokenizer:
                 raise self.error(start, f"unexpected token: '{ch}'")
 
     def _peek_digit(self) -> bool:
-        return self.i + 1 < len(self.text) and self.text[self.i + 1].isdigit()
+        return self.i + 1 < len(self.text) and _is_digit(self.text[self.i + 1])
 
     def _string(self) -> Token:
         start = self.i
@@ -230,7 +235,7 @@ class Tokenizer:
 
     def _digits(self) -> str:
         start = self.i
-        while self.i < len(self.text) and self.text[self.i].isdigit():
+        while self.i < len(self.text) and _is_digit(self.text[self.i]):
             self.i += 1
         return self.text[start : self.i]
 

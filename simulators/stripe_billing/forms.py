@@ -8,10 +8,15 @@ bracket path in ``param``.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import re
+from functools import cache
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from simulators._kit import is_digits
 
 from .errors import InvalidRequestError
 
@@ -43,7 +48,7 @@ def decode(raw: str) -> dict[str, Any]:
 def _listify(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
-    if node and all(k.isdigit() for k in node):
+    if node and all(is_digits(k) for k in node):
         return [_listify(node[k]) for k in sorted(node, key=int)]
     return {k: _listify(v) for k, v in node.items()}
 
@@ -55,6 +60,17 @@ def bracket_path(loc: tuple[Any, ...]) -> str:
     return head + "".join(f"[{p}]" for p in rest)
 
 
+def _form_bool(value: Any) -> Any:
+    """Stripe takes ``true`` and ``false`` for a boolean param, nothing else (``0``, ``yes``
+    or ``on`` are "Invalid boolean", which pydantic's lax bool would accept)."""
+    if isinstance(value, bool) or value in ("true", "false"):
+        return value is True or value == "true"
+    raise PydanticCustomError("bool_parsing", "Input should be a valid boolean")
+
+
+FormBool = Annotated[bool, BeforeValidator(_form_bool)]
+
+
 class Params(BaseModel):
     """Base of every endpoint's parameters: unknown params are rejected, ``""`` unsets."""
 
@@ -64,10 +80,31 @@ class Params(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _blank_unsets(cls, data: Any) -> Any:
-        # Stripe treats an empty value as "unset this field"
+        # Stripe treats an empty value as "unset this field", where the field can be unset: a
+        # "" for one that cannot (a tax rate's display_name) stays, to fail as "cannot be unset"
         if isinstance(data, dict):
-            return {k: (None if v == "" else v) for k, v in data.items()}
+            keep = _cannot_be_unset(cls)
+            return {k: (None if v == "" and k not in keep else v) for k, v in data.items()}
         return data
+
+
+@cache
+def _cannot_be_unset(model: type[BaseModel]) -> frozenset[str]:
+    """The optional string params that ``""`` does not satisfy (a minimum length, or a pattern
+    such as a URL's): ``""`` would unset them, which Stripe refuses (the served OpenAPI says
+    so for them, from the same models)."""
+    def refuses_blank(branch: dict[str, Any]) -> bool:
+        pattern = branch.get("pattern")
+        return branch.get("type") == "string" and (
+            branch.get("minLength", 0) >= 1 or (pattern is not None
+                                                and re.search(pattern, "") is None))
+
+    out = set()
+    for name, prop in model.model_json_schema().get("properties", {}).items():
+        branches = prop.get("anyOf", [prop])
+        if {"type": "null"} in branches and any(refuses_blank(b) for b in branches):
+            out.add(name)
+    return frozenset(out)
 
 
 class Nested(BaseModel):

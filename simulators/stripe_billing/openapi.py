@@ -66,10 +66,16 @@ def _is_scalar_array(prop: dict[str, Any]) -> bool:
     return prop.get("type") == "array" and "$ref" not in items and items.get("type") != "object"
 
 
+def _array_of(prop: dict[str, Any]) -> dict[str, Any]:
+    """The array branch of a ``name[]`` param (which also takes a lone value)."""
+    return next((b for b in prop.get("anyOf", []) if b.get("type") == "array"), prop)
+
+
 def _wire_props(schema: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     """Top-level params as they travel: an array of scalars is sent the way Stripe takes it,
     ``expand[]=a&expand[]=b`` (a bare repeated ``expand=a`` is "Invalid array" at Stripe), so
-    it is documented under the name ``expand[]``, style form, exploded."""
+    it is documented under the name ``expand[]``, style form, exploded; a single value is a
+    one-element list there, so the schema takes one value too."""
     props: dict[str, Any] = {}
     required = set(schema.get("required", []))
     for name, prop in schema.get("properties", {}).items():
@@ -82,7 +88,9 @@ def _wire_props(schema: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
         if prop == {"type": "null"}:  # declared only to be refused (not a param here)
             continue
         if _is_scalar_array(prop):
-            props[f"{name}[]"] = prop
+            # one `name[]=v` is the list [v] on the wire: a lone value is that list
+            props[f"{name}[]"] = {"anyOf": [prop, prop.get("items", {})]} \
+                if prop.get("minItems", 0) <= 1 else prop
             if name in required:
                 required = (required - {name}) | {f"{name}[]"}
         else:
@@ -106,6 +114,18 @@ def _expand_schema(returns: str) -> dict[str, Any]:
     if not paths:
         return {"type": "array", "maxItems": 0, "items": _STR}
     return {"type": "array", "items": {"type": "string", "enum": paths}}
+
+
+# Refusals of schema-valid requests that depend on the object's state, as Stripe words them
+STATE_REFUSALS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("DELETE", "/v1/invoices/{id}"): (
+        ("You can only delete draft invoices", "only a draft invoice can be deleted"),),
+    ("DELETE", "/v1/products/{id}"): (
+        ("cannot be deleted because it has one or more user-created prices",
+         "a product with prices cannot be deleted"),),
+    ("DELETE", "/v1/subscriptions/{id}"): (
+        ("A canceled subscription can only update", "a subscription is canceled once"),),
+}
 
 
 def operation(op: Operation) -> dict[str, Any]:
@@ -141,9 +161,9 @@ def operation(op: Operation) -> dict[str, Any]:
             "properties": props}
         if required:
             body_schema["required"] = sorted(required)
-        indexed = {f"^{re.escape(name[:-2])}\\[\\d+\\]$": prop.get("items", {})
+        indexed = {f"^{re.escape(name[:-2])}\\[\\d+\\]$": _array_of(prop).get("items", {})
                    for name, prop in props.items()
-                   if name.endswith("[]") and prop.get("maxItems") != 0}
+                   if name.endswith("[]") and _array_of(prop).get("maxItems") != 0}
         if indexed:  # the SDKs send the indexed form, expand[0]=a, which Stripe takes too
             body_schema["patternProperties"] = indexed
         encoding = {name: ({"style": "form", "explode": True} if name.endswith("[]")
@@ -167,6 +187,10 @@ def operation(op: Operation) -> dict[str, Any]:
         "503": _json(ERROR, "Injected outage."),
         "default": _json(ERROR, "Any other injected fault status."),
     }
+    refusals = STATE_REFUSALS.get((op.method, op.path))
+    if refusals:  # schema-valid requests the object's state refuses (harness.fuzz reads them)
+        responses["400"]["x-o2c-valid-input-rejections"] = [
+            {"match": match, "why": why} for match, why in refusals]
     if op.idempotent:
         responses["409"] = _json(ERROR, "Another request with this Idempotency-Key is in "
                                         "flight.")

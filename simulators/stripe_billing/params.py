@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .forms import Nested, Params
+from .forms import FormBool, Nested, Params
 
 Metadata = dict[str, str] | None
 Expand = list[str] | None
@@ -98,7 +98,7 @@ class DefaultPriceData(Nested):
 
 
 class ProductUpdate(Params):
-    active: bool | None = None
+    active: FormBool | None = None
     description: Text | None = None
     metadata: Metadata = None
     name: Annotated[str, Field(min_length=1, max_length=5000)] | None = None
@@ -107,7 +107,7 @@ class ProductUpdate(Params):
     unit_label: Annotated[str, Field(max_length=12)] | None = None
     url: Text | None = None
     images: list[str] | None = None
-    shippable: bool | None = None
+    shippable: FormBool | None = None
     default_price: str | None = None
     expand: Expand = None
 
@@ -120,7 +120,7 @@ class ProductCreate(ProductUpdate):
 
 
 class ProductList(ListParams):
-    active: bool | None = None
+    active: FormBool | None = None
 
 
 class ProductData(Nested):
@@ -129,7 +129,7 @@ class ProductData(Nested):
 
 
 class PriceUpdate(Params):
-    active: bool | None = None
+    active: FormBool | None = None
     lookup_key: Annotated[str, Field(max_length=200)] | None = None
     metadata: Metadata = None
     nickname: Text | None = None
@@ -147,7 +147,7 @@ class PriceCreate(PriceUpdate):
 
 
 class PriceList(ListParams):
-    active: bool | None = None
+    active: FormBool | None = None
     product: str | None = None
     currency: Currency | None = None
     type: Literal["one_time", "recurring"] | None = None
@@ -156,7 +156,7 @@ class PriceList(ListParams):
 
 # -- tax rates ---------------------------------------------------------------------------
 class TaxRateUpdate(Params):
-    active: bool | None = None
+    active: FormBool | None = None
     country: Annotated[str, Field(max_length=2)] | None = None
     description: Text | None = None
     display_name: Annotated[str, Field(min_length=1, max_length=50)] | None = None
@@ -171,13 +171,13 @@ class TaxRateUpdate(Params):
 
 class TaxRateCreate(TaxRateUpdate):
     display_name: Annotated[str, Field(min_length=1, max_length=50)]
-    inclusive: bool
+    inclusive: FormBool
     percentage: Annotated[float, Field(ge=0, le=100)]
 
 
 class TaxRateList(ListParams):
-    active: bool | None = None
-    inclusive: bool | None = None
+    active: FormBool | None = None
+    inclusive: FormBool | None = None
 
 
 # -- subscriptions -----------------------------------------------------------------------
@@ -194,7 +194,7 @@ class SubscriptionItemUpdateParam(Nested):
     quantity: Count | None = None
     metadata: dict[str, str] | None = None
     tax_rates: list[str] | None = None
-    deleted: bool | None = None
+    deleted: FormBool | None = None
 
 
 PaymentBehavior = Literal["allow_incomplete", "default_incomplete", "error_if_incomplete",
@@ -210,7 +210,7 @@ class SubscriptionCreate(Params):
     default_tax_rates: list[str] | None = None
     description: Annotated[str, Field(max_length=500)] | None = None
     metadata: Metadata = None
-    cancel_at_period_end: bool | None = None
+    cancel_at_period_end: FormBool | None = None
     payment_behavior: PaymentBehavior | None = None
     proration_behavior: ProrationBehavior | None = None
     expand: Expand = None
@@ -223,7 +223,7 @@ class SubscriptionUpdate(Params):
     default_tax_rates: list[str] | None = None
     description: Annotated[str, Field(max_length=500)] | None = None
     metadata: Metadata = None
-    cancel_at_period_end: bool | None = None
+    cancel_at_period_end: FormBool | None = None
     payment_behavior: PaymentBehavior | None = None
     proration_behavior: ProrationBehavior | None = None
     expand: Expand = None
@@ -236,8 +236,8 @@ class CancellationDetails(Nested):
 
 
 class SubscriptionCancel(Params):
-    invoice_now: bool | None = None
-    prorate: bool | None = None
+    invoice_now: FormBool | None = None
+    prorate: FormBool | None = None
     cancellation_details: CancellationDetails | None = None
     expand: Expand = None
 
@@ -304,7 +304,7 @@ class PricingParam(Nested):
 class InvoiceItemUpdate(Params):
     amount: Annotated[int, Field(ge=-99_999_999_999, le=99_999_999_999)] | None = None
     description: Text | None = None
-    discountable: bool | None = None
+    discountable: FormBool | None = None
     metadata: Metadata = None
     period: Period | None = None
     pricing: PricingParam | None = None
@@ -325,11 +325,11 @@ class InvoiceItemCreate(InvoiceItemUpdate):
 class InvoiceItemList(ListParams):
     customer: str | None = None
     invoice: str | None = None
-    pending: bool | None = None
+    pending: FormBool | None = None
 
 
 class InvoiceUpdate(Params):
-    auto_advance: bool | None = None
+    auto_advance: FormBool | None = None
     collection_method: CollectionMethod | None = None
     days_until_due: Annotated[int, Field(ge=0, le=365)] | None = None
     default_tax_rates: list[str] | None = None
@@ -355,14 +355,14 @@ class InvoiceList(ListParams):
 
 
 class InvoiceFinalize(Params):
-    auto_advance: bool | None = None
+    auto_advance: FormBool | None = None
     expand: Expand = None
 
 
 class InvoicePay(Params):
-    paid_out_of_band: bool | None = None
-    forgive: bool | None = None
-    off_session: bool | None = None
+    paid_out_of_band: FormBool | None = None
+    forgive: FormBool | None = None
+    off_session: FormBool | None = None
     payment_method: str | None = None
     expand: Expand = None
 
@@ -416,7 +416,7 @@ class WebhookEndpointUpdate(Params):
     enabled_events: Annotated[list[Annotated[str, Field(min_length=1)]],
                               Field(min_length=1)] | None = None
     description: Annotated[str, Field(max_length=5000)] | None = None
-    disabled: bool | None = None
+    disabled: FormBool | None = None
     metadata: Metadata = None
     expand: Expand = None
 
