@@ -90,19 +90,27 @@ class Params(BaseModel):
 
 @cache
 def _cannot_be_unset(model: type[BaseModel]) -> frozenset[str]:
-    """The optional string params that ``""`` does not satisfy (a minimum length, or a pattern
-    such as a URL's): ``""`` would unset them, which Stripe refuses (the served OpenAPI says
-    so for them, from the same models)."""
+    """The optional params that ``""`` does not satisfy: a string with a minimum length, a
+    pattern or an enum that ``""`` fails, a boolean or a number. ``""`` would unset them,
+    which Stripe refuses ("cannot be unset"); a free text, a hash (``metadata=``) or a list
+    can be unset. The served OpenAPI says the same, from the same models."""
     def refuses_blank(branch: dict[str, Any]) -> bool:
+        kind = branch.get("type")
+        if kind in ("boolean", "integer", "number"):
+            return True
+        if kind != "string" and "enum" not in branch and "const" not in branch:
+            return False
         pattern = branch.get("pattern")
-        return branch.get("type") == "string" and (
-            branch.get("minLength", 0) >= 1 or (pattern is not None
-                                                and re.search(pattern, "") is None))
+        return (branch.get("minLength", 0) >= 1
+                or (pattern is not None and re.search(pattern, "") is None)
+                or ("enum" in branch and "" not in branch["enum"])
+                or ("const" in branch and branch["const"] != ""))
 
     out = set()
     for name, prop in model.model_json_schema().get("properties", {}).items():
-        branches = prop.get("anyOf", [prop])
-        if {"type": "null"} in branches and any(refuses_blank(b) for b in branches):
+        branches = [b for b in prop.get("anyOf", [prop]) if b != {"type": "null"}]
+        if len(branches) < len(prop.get("anyOf", [prop])) and branches \
+                and all(refuses_blank(b) for b in branches):
             out.add(name)
     return frozenset(out)
 

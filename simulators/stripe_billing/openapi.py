@@ -159,11 +159,19 @@ def operation(op: Operation) -> dict[str, Any]:
         body_schema: dict[str, Any] = {
             **{k: v for k, v in schema.items() if k not in ("$defs", "title", "required")},
             "properties": props}
-        if required:
-            body_schema["required"] = sorted(required)
         indexed = {f"^{re.escape(name[:-2])}\\[\\d+\\]$": _array_of(prop).get("items", {})
                    for name, prop in props.items()
                    if name.endswith("[]") and _array_of(prop).get("maxItems") != 0}
+        # a required list may come indexed instead: `name[]=v` or `name[0]=v`
+        by_index = {name: pattern for pattern in indexed for name in required
+                    if name.endswith("[]") and pattern == f"^{re.escape(name[:-2])}\\[\\d+\\]$"}
+        if required - set(by_index):
+            body_schema["required"] = sorted(required - set(by_index))
+        if by_index:
+            body_schema["allOf"] = [{"anyOf": [
+                {"required": [name]},
+                {"not": {"propertyNames": {"not": {"pattern": pattern}}}}]}
+                for name, pattern in sorted(by_index.items())]
         if indexed:  # the SDKs send the indexed form, expand[0]=a, which Stripe takes too
             body_schema["patternProperties"] = indexed
         encoding = {name: ({"style": "form", "explode": True} if name.endswith("[]")
