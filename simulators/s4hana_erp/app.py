@@ -15,10 +15,19 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -48,15 +57,25 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 ODATA_ROOT = "/sap/opu/odata/sap/"
 
 
-class PeriodChange(BaseModel):
-    """Body of ``PUT /_sim/erp/periods`` (strict: ``"2024"`` is not a year, ``"true"`` not a
-    boolean, as the served schema says)."""
+def _json_integer(value: Any) -> Any:
+    """A JSON Schema integer: ``2024`` or ``2024.0``, never ``"2024"`` or ``true``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
 
-    model_config = ConfigDict(extra="forbid", strict=True)
-    company_code: str = Field(pattern=r"^(\*|[A-Z0-9]{4})$")
-    fiscal_year: int = Field(ge=1900, le=9999)
-    period: int | None = Field(default=None, ge=1, le=16)
-    closed: bool
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
+class PeriodChange(BaseModel):
+    """Body of ``PUT /_sim/erp/periods``, typed as the served schema says: ``"2024"`` is no
+    year and ``"true"`` no boolean (``2024.0`` is a JSON integer all the same)."""
+
+    model_config = ConfigDict(extra="forbid")
+    company_code: StrictStr = Field(pattern=r"^(\*|[A-Z0-9]{4})$")
+    fiscal_year: JsonInt = Field(ge=1900, le=9999)
+    period: JsonInt | None = Field(default=None, ge=1, le=16)
+    closed: StrictBool
 
 
 class S4HanaSimulator(Simulator):
