@@ -19,6 +19,7 @@ Codes: ``AUTH``, ``MALFORMED_XML``,
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from lxml import etree
@@ -38,6 +39,16 @@ _ERP = ElementMaker(namespace=NS, nsmap={"erp": NS})
 _PLAIN = ElementMaker()
 
 
+# characters XML 1.0 cannot carry (controls, NUL, lone surrogates, U+FFFE/FFFF)
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` as XML can carry it: each character XML 1.0 forbids as its ``\\uXXXX``
+    escape (a fault names what the caller sent, and that may be anything)."""
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 class ErpFault(SimulatorError):
     """A SOAP fault with an ``ErpError`` detail."""
 
@@ -53,12 +64,13 @@ class ErpFault(SimulatorError):
         self.headers = headers or {}
 
     def envelope(self) -> etree._Element:
-        error = _ERP.ErpError(_ERP.Code(self.code), _ERP.Message(self.message))
+        message = xml_text(self.message)
+        error = _ERP.ErpError(_ERP.Code(self.code), _ERP.Message(message))
         if self.field:
-            error.append(_ERP.Field(self.field))
+            error.append(_ERP.Field(xml_text(self.field)))
         fault = _SOAP.Fault(
             _PLAIN.faultcode(f"soap:{self.faultcode}"),
-            _PLAIN.faultstring(self.message),
+            _PLAIN.faultstring(message),
             _PLAIN.detail(error),
         )
         return _SOAP.Envelope(_SOAP.Body(fault))

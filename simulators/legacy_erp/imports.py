@@ -15,7 +15,7 @@ from lxml import etree
 
 from simulators._kit import UnknownImportKind
 
-from .errors import client_fault
+from .errors import client_fault, xml_text
 from .routes import _E, to_dict, validate
 
 if TYPE_CHECKING:
@@ -35,7 +35,11 @@ _LINE_ORDER = ("LineNumber", "Description", "Quantity", "NetAmount", "TaxAmount"
 
 
 def _element(name: str, value: Any) -> etree._Element:
-    return _E(name, value if isinstance(value, str) else str(value))
+    try:
+        return _E(name, value if isinstance(value, str) else str(value))
+    except ValueError:  # NUL, control characters, lone surrogates: no XML can carry them
+        raise client_fault("INVALID_REQUEST", f"{name} holds characters XML cannot carry: "
+                           f"{xml_text(str(value))[:200]}", name) from None
 
 
 def _request(operation: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the record in ``X-Sim-Import-Failed-At``, and conforms to the served OpenAPI."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -39,3 +40,20 @@ def test_refused_import_record_answers_the_vendor_error_the_spec_documents(name:
     assert response.headers["X-Sim-Import-Failed-At"].startswith(f"{kind}[")
     schema = schemathesis.openapi.from_dict(client.get("/openapi.json").json())
     schema["/_sim/import"]["POST"].validate_response(response)
+
+
+def test_legacy_fault_carries_what_xml_cannot_as_escapes() -> None:
+    """A fault names what the caller sent; characters XML 1.0 forbids (found by fuzzing an
+    import record's keys) come back escaped, not as a 500."""
+    app = build_app(simulators.simulator_class("legacy_erp")(
+        simulators.config_class("legacy_erp")()))
+    client = TestClient(app)
+    body = json.dumps({"kind": "customers", "records": [  # NUL and BEL, as JSON escapes
+        {"Name": "Acme\u0005", "\u0000bad\u0007": 1}]})
+    response = client.post("/_sim/import", content=body,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "\\u0000bad\\u0007" in response.text
+    response = client.post("/_sim/import", json={"kind": "customers", "records": [
+        {"Name": "Acme\u0005"}]})
+    assert response.status_code == 422 and "Acme\\u0005" in response.text
