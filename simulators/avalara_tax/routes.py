@@ -12,7 +12,7 @@ from simulators._kit import Call
 from simulators._kit import json_response as _json_response
 
 from .calculation import DOC_TYPES
-from .errors import AvaTaxError, model_required
+from .errors import AvaTaxError, invalid_value, model_required
 
 # AvaTax's escapes for characters that cannot appear in a URL path segment
 _CODE_ESCAPES = {"_-ava2f-_": "/", "_-ava2b-_": "+", "_-ava3f-_": "?", "_-ava25-_": "%",
@@ -160,6 +160,9 @@ def resolve_address_post(call: Call) -> Response:
     body = _json_body(call, "AddressValidationInfo")
     if not isinstance(body, dict):
         raise model_required("AddressValidationInfo")
+    for field in ADDRESS_FIELDS:
+        if body.get(field) is not None and not isinstance(body[field], str):
+            raise invalid_value(field, f"The value of '{field}' must be a string.")
     address = {k: body.get(k) for k in ADDRESS_FIELDS if isinstance(body.get(k), str)}
     text_case = body.get("textCase")
     return json_response(call, call.backend.resolve_address(

@@ -81,6 +81,14 @@ def test_incomplete_address_cannot_be_resolved(avatax: AvataxClient) -> None:
                         400, "InvalidAddressTextCase")
 
 
+def test_an_address_field_that_is_not_a_string_is_refused(avatax: AvataxClient) -> None:
+    """Found by fuzzing: numbers were dropped and the rest resolved as if they were absent."""
+    error = assert_avatax_error(avatax.resolve_address_post(
+        {"line1": "233 S Wacker Dr", "city": "Chicago", "region": "IL", "country": "US",
+         "postalCode": 60606}), 400, "ModelStateInvalid")
+    assert "postalCode" in error["message"]
+
+
 @pytest.mark.parametrize(("ship_to", "code"), [
     ({"line1": "1 Main St", "city": "Seattle", "region": "WA", "postalCode": "98101"},
      "InvalidAddress"),
