@@ -76,6 +76,7 @@ _S4 = r"^/sap/opu/odata/sap/API_[A-Z0-9_]+/A_[A-Za-z]+"
 _IMPORT = ("POST", r"^/_sim/import$")
 DOCUMENTED_REJECTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "billing": (("DELETE", r"^/v1/(invoices|products|subscriptions)/\{id\}$"),),
+    INTEGRATION: (("PUT", r"^/routing$"),),
     "crm": (("GET", _CRM + r"/query(All)?(/|/\{locator\})?$"),
             ("POST", _CRM + r"/sobjects/\{sobject\}/?$"),
             ("PATCH", _CRM + r"/sobjects/\{sobject\}/(\{record_id\}|\{field\}/\{value\})$"),

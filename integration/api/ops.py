@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, model_validator
 from sqlalchemy import func, select, text
 
 from .. import records, residency
@@ -16,6 +16,7 @@ from ..db.tables import EventRecord, ExceptionRecord, InvoiceRow, PaymentRow
 from ..routing import replace_wave_plan, wave_plan
 from ..services import Services
 from ..settings import WavePlanEntry
+from .problems import REJECTIONS_EXTENSION
 from .security import refuse_residency, scoped
 from .timestamps import rfc3339
 
@@ -41,9 +42,24 @@ class RouteIn(WavePlanEntry):
         datetime(2000, 1, 1, tzinfo=UTC)
 
 
+ONE_ROUTE = "one route per legal entity and instant"
+
+
 class WavePlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entries: list[RouteIn]
+
+    @model_validator(mode="after")
+    def _one_route_per_instant(self) -> WavePlan:
+        seen: dict[tuple[str, datetime], int] = {}
+        for i, entry in enumerate(self.entries):
+            key = (entry.legal_entity, entry.effective_at)
+            if key in seen:
+                raise ValueError(f"entries {seen[key]} and {i} both route legal entity "
+                                 f"{entry.legal_entity!r} from {entry.effective_at.isoformat()}"
+                                 f": {ONE_ROUTE}")
+            seen[key] = i
+        return self
 
 
 class TimelineStepOut(BaseModel):
@@ -114,7 +130,11 @@ async def get_routing(request: Request) -> list[RouteOut]:
 @router.put("/routing", summary="Replace the wave plan", dependencies=scoped("routing:admin"),
             response_model=list[RouteOut],
             responses={409: {"description": "an entry routes a legal entity's data to an "
-                                            "ERP outside its allowed regions (residency)"}})
+                                            "ERP outside its allowed regions (residency)"},
+                       422: {REJECTIONS_EXTENSION: [{
+                           "match": ONE_ROUTE,
+                           "why": "two entries for the same legal entity and effective_at "
+                                  "(a JSON Schema cannot say that pairs are unique)"}]}})
 async def put_routing(plan: WavePlan, request: Request) -> Any:
     for entry in plan.entries:
         try:

@@ -109,6 +109,8 @@ def install(app: FastAPI) -> None:
 
 
 _REF = "#/components/schemas/"
+# refusals of schema-valid input a response documents (read by `harness fuzz`)
+REJECTIONS_EXTENSION = "x-o2c-valid-input-rejections"
 _CHALLENGE = {"WWW-Authenticate": {"description": "the RFC 6750 Bearer challenge (error, "
                                                   "error_description, scope)",
                                    "schema": {"type": "string"}}}
@@ -146,9 +148,12 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
                                              "headers": _CHALLENGE})
             params = operation.get("parameters", [])
             if "422" in responses:  # FastAPI validates this operation's inputs
+                rejections = responses["422"].get(REJECTIONS_EXTENSION)
                 responses["422"] = {"description": "The request does not match this schema, "
                                                    "or cannot be processed as sent",
                                     "content": _content("ValidationProblem")}
+                if rejections:  # refusals of schema-valid input the route documents
+                    responses["422"][REJECTIONS_EXTENSION] = rejections
             if "requestBody" in operation:
                 responses.setdefault("400", {"description": "The body does not parse"})
             if any(p.get("in") == "path" for p in params):

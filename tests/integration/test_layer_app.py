@@ -83,6 +83,15 @@ def test_wave_plan_routing(client: TestClient) -> None:
     bad = client.put("/routing", json={"entries": [{"legal_entity": "FR01", "erp": "sap_r3",
                                                      "company_code": "3000"}]})
     assert bad.status_code == 422
+    # two routes for one legal entity at one instant (found by fuzzing: a 500 from the
+    # database's unique constraint): refused, and the plan in force is untouched
+    twice = {"entries": [new["entries"][0], {**new["entries"][0], "erp": "cloud_erp",
+                                             "company_code": "1210"}]}
+    r = client.put("/routing", json=twice)
+    assert r.status_code == 422, r.text
+    assert "one route per legal entity and instant" in r.json()["detail"]
+    assert [(e["erp"], e["company_code"]) for e in client.get("/routing").json()
+            if e["legal_entity"] == "FR01"] == [("legacy_erp", "3000"), ("cloud_erp", "1210")]
 
 
 def test_route_follows_the_effective_date(tmp_path: Path) -> None:
