@@ -52,6 +52,8 @@ def _text(model: dict[str, Any], key: str, *, max_len: int = 1024, where: str = 
     value = model.get(key)
     if value is None:
         return ""
+    if isinstance(value, float) and value.is_integer():  # 3.0 is a JSON integer too
+        value = int(value)
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise invalid_value(f"{where}{key}", f"'{key}' must be a string.")
     text = str(value).strip()

@@ -126,6 +126,11 @@ _BUSINESS = ((r'"code":"(R1|R11|AM|F2|F5)/[0-9]+"',
               "references to customizing and master data that may not exist, and business "
               "rules over them, are the system's state, not the request's shape"),)
 
+#: an Edm.DateTime literal SAP cannot store: /Date(ms)/ is a pattern, its range is not
+_DATE_RANGE = ((r"the date lies outside 1753-01-01\.\.9999-12-31",
+                "/Date(<ms>)/ is checked against SAP's date range (1753-01-01..9999-12-31), "
+                "which a JSON Schema pattern over the digits cannot bound"),)
+
 
 def _common_errors(write: bool) -> dict[str, Any]:
     out = {
@@ -267,7 +272,8 @@ def create(model: ServiceModel, es: EntitySet,
             "location": {"schema": {"type": "string"}}},
             "content": {JSON: {"schema": _single(model, es.type)}},
             "links": links(models or {model.name: model}, model, es)},
-        "400": _error("Validation failed (SAP message in error.code)", refusals=_BUSINESS)},
+        "400": _error("Validation failed (SAP message in error.code)",
+                      refusals=_BUSINESS + _DATE_RANGE)},
         [{"name": "x-csrf-token", "in": "header", "required": False,
           "schema": {"type": "string"}, "description": "token from a 'Fetch' request"}],
         write=True, body=create_schema(model, etype))
