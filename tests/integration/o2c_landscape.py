@@ -121,6 +121,18 @@ def landscape(tmp: Path, sim_config: dict[str, dict[str, Any]] | None = None,
         yield scape
 
 
+BROKER = ("127.0.0.1", 5672)  # the machine's RabbitMQ (guest/guest)
+
+
+def broker_answers() -> bool:
+    """Whether the local RabbitMQ accepts a TCP connection (its tests skip otherwise)."""
+    try:
+        with socket.create_connection(BROKER, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def postgres_url() -> str | None:
     """A SQLAlchemy URL of the local PostgreSQL (trust auth, database test), or None."""
     try:

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import pytest
 from o2c_actors import billing_catalog, billing_client
-from o2c_landscape import SIM_KEYS, Landscape, sim_app, wait_for
+from o2c_landscape import BROKER, SIM_KEYS, Landscape, broker_answers, sim_app, wait_for
 from sqlalchemy import func, select
 
 from integration.db import Database
@@ -40,18 +40,10 @@ from integration.db.reliability_tables import OutboxEntry
 from integration.db.tables import EventRecord
 from simulators._kit import serve_in_thread
 
-BROKER = ("127.0.0.1", 5672)
 JOURNAL = "*/API_O2C_JOURNALENTRY_SRV/A_JournalEntry"
 PER_ERP = 3  # customers (and cycle invoices) per ERP
 LEGACY_LATENCY_S = 6  # the slow legacy ERP books each request this long after receiving it
 
-
-def _broker_answers() -> bool:
-    try:
-        with socket.create_connection(BROKER, timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 class LayerProcess:
@@ -218,7 +210,7 @@ def test_sigkill_mid_month_end_loses_and_doubles_nothing(tmp_path: Path, legacy:
     posting can have happened. ``slow``: it books each request 6 s after receiving it, so
     postings are in flight at the kill and booked after it — their answers lost; the layer
     (no idempotency in that ERP) must look them up, never post them again."""
-    bus = "rabbitmq" if _broker_answers() else "in-process"
+    bus = "rabbitmq" if broker_answers() else "in-process"
     extra: dict[str, str] = {}
     exchange = f"o2c.kill.{uuid.uuid4().hex[:10]}"
     if bus == "rabbitmq":

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from o2c_landscape import postgres_url
+from o2c_landscape import BROKER, broker_answers, postgres_url
 from sqlalchemy import create_engine, func, select, text
 
 from harness.canonical import CustomerOnboarded, Erp, Event
@@ -133,15 +132,7 @@ def test_events_left_by_a_killed_process_are_published_after_restart(db: Databas
 
 
 # -- RabbitMQ -------------------------------------------------------------------------------
-BROKER = ("127.0.0.1", 5672)
 
-
-def _broker_answers() -> bool:
-    try:
-        with socket.create_connection(BROKER, timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 class CuttableProxy:
@@ -264,7 +255,7 @@ def _outbox_of_60(tmp_path: Path) -> tuple[Database, list[str]]:
     return db, [_emit(db, bus, f"cus_{n % 7}", n) for n in range(60)]
 
 
-@pytest.mark.skipif(not _broker_answers(), reason=NO_BROKER)
+@pytest.mark.skipif(not broker_answers(), reason=NO_BROKER)
 def test_rabbitmq_delivers_every_event_when_the_connection_is_cut(tmp_path: Path) -> None:
     """The connection dies on the wire (a TCP proxy aborts it)."""
     db, ids = _outbox_of_60(tmp_path)
@@ -299,7 +290,7 @@ def _rabbitmqctl(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _rabbitmqctl_usable() -> str | None:
     """Why the broker cannot be told to close a connection here (None: it can)."""
-    if not _broker_answers():
+    if not broker_answers():
         return NO_BROKER
     if shutil.which("rabbitmqctl") is None:
         return "rabbitmqctl not installed"
@@ -310,7 +301,7 @@ def _rabbitmqctl_usable() -> str | None:
 
 
 @pytest.mark.slow  # ~17 s: each rabbitmqctl call boots an Erlang VM (~4 s), four calls
-@pytest.mark.skipif(not _broker_answers(), reason=NO_BROKER)
+@pytest.mark.skipif(not broker_answers(), reason=NO_BROKER)
 def test_rabbitmq_delivers_every_event_when_the_broker_closes_the_connection(
         tmp_path: Path) -> None:
     """The broker closes the layer's connection (``rabbitmqctl close_connection``, as an
