@@ -168,17 +168,22 @@ def _env(config: dict[str, Any], prefix: str = "O2C_") -> dict[str, str]:
 
 
 class ProcessLayer:
-    """The reference layer as its own process (uvicorn), so it can be SIGKILLed."""
+    """The reference layer as its own process (uvicorn), so it can be SIGKILLed. ``env`` adds
+    ``O2C_*`` settings over the wiring (a test's short sweeps and retries, a bus URL)."""
 
     def __init__(self, urls: dict[str, str], workdir: Path,
-                 auth: dict[str, Any] | None = None) -> None:
+                 auth: dict[str, Any] | None = None, env: dict[str, str] | None = None,
+                 start_timeout_s: float = 30.0) -> None:
         with socket.socket() as probe:  # a free port; uvicorn binds it again below
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
+        self.database_url = f"sqlite:///{workdir / 'layer.db'}"
+        self.start_timeout_s = start_timeout_s
         self.env = {**os.environ,
-                    **_env(_layer_config(urls, self.url, workdir / "layer.db", auth))}
+                    **_env(_layer_config(urls, self.url, workdir / "layer.db", auth)),
+                    **(env or {})}
         self.restarts = 0
         self.proc = self._spawn()
 
@@ -189,7 +194,7 @@ class ProcessLayer:
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
-            _wait_layer(self.url, proc=proc)
+            _wait_layer(self.url, self.start_timeout_s, proc=proc)
         except BaseException:
             proc.kill()  # never leave a layer behind that nobody will stop
             proc.wait(10)
@@ -198,11 +203,19 @@ class ProcessLayer:
             log.close()
         return proc
 
-    def crash_and_restart(self) -> None:
+    def kill(self) -> int:
+        """SIGKILL, as a crash: no shutdown handlers run. Returns the exit status."""
         self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        return self.proc.wait(10)
+
+    def restart(self) -> None:
+        """Start again on the same port and database."""
         self.restarts += 1
         self.proc = self._spawn()
+
+    def crash_and_restart(self) -> None:
+        self.kill()
+        self.restart()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

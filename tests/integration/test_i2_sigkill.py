@@ -17,11 +17,7 @@ layer looks it up after ``in_doubt_after_s`` and re-posts only what was not book
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -29,12 +25,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from o2c_actors import billing_catalog, billing_client
 from o2c_landscape import BROKER, SIM_KEYS, Landscape, broker_answers, sim_app, wait_for
 from sqlalchemy import func, select
 
+from harness.check import ProcessLayer
 from integration.db import Database
 from integration.db.reliability_tables import OutboxEntry
 from integration.db.tables import EventRecord
@@ -46,82 +42,27 @@ LEGACY_LATENCY_S = 6  # the slow legacy ERP books each request this long after r
 
 
 
-class LayerProcess:
-    """``uvicorn integration:create_app`` as a child process, configured by O2C_* env."""
-
-    def __init__(self, workdir: Path, urls: dict[str, str], **extra: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workdir = workdir
-        self.database_url = f"sqlite:///{workdir / 'layer.db'}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("O2C_")}
-        env.update({
-            "O2C_PUBLIC_URL": self.url, "O2C_DATABASE_URL": self.database_url,
-            "O2C_LOG_LEVEL": "warning", "O2C_SWEEP_INTERVAL_S": "0.25",
-            "O2C_CRM__POLL_INTERVAL_S": "0", "O2C_RETRY__WAIT_INITIAL_S": "0.05",
-            "O2C_RETRY__WAIT_MAX_S": "0.3", "O2C_RETRY__WAIT_JITTER_S": "0.05",
-            "O2C_RETRY__TIMEOUT_S": "3", "O2C_RETRY__ATTEMPTS": "4",
-            # a tax commit the kill interrupted is picked up by the sweep after this long
-            "O2C_RELIABILITY__REPLAY_PARKED_AFTER_S": "1",
-            # a posting the kill interrupted is in doubt: looked up after this long (longer
-            # than the slow legacy ERP takes to book a request sent before the kill)
-            "O2C_LEGACY_ERP__IN_DOUBT_AFTER_S": str(LEGACY_LATENCY_S + 1),
-            **{f"O2C_{name.upper()}__URL": urls[name] for name in SIM_KEYS}, **extra})
-        self.env = env
-        self.starts = 0
-        self.proc = self._spawn()
-
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"layer-{self.starts}.log").open("wb")
-        self.starts += 1
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "integration:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
-        try:
-            wait_for(lambda: self._healthy(proc), timeout=60, message=lambda: (
-                f"the layer process to answer (log: "
-                f"{(self.workdir / f'layer-{self.starts - 1}.log').read_text()[-2000:]})"))
-        except BaseException:
-            proc.kill()
-            proc.wait(10)
-            raise
-        return proc
-
-    def _healthy(self, proc: subprocess.Popen[bytes]) -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"the layer process exited with {proc.returncode}")
-        try:
-            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def sigkill(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        assert self.proc.wait(10) == -signal.SIGKILL
-
-    def restart(self) -> None:
-        self.proc = self._spawn()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+def layer_process(workdir: Path, urls: dict[str, str], **extra: str) -> ProcessLayer:
+    """``uvicorn integration:create_app`` as a child process (harness.check's, as the crash
+    cells run it), with short sweeps and retries so the test's month end settles quickly."""
+    return ProcessLayer(urls, workdir, start_timeout_s=60, env={
+        "O2C_LOG_LEVEL": "warning", "O2C_SWEEP_INTERVAL_S": "0.25",
+        "O2C_CRM__POLL_INTERVAL_S": "0", "O2C_RETRY__WAIT_INITIAL_S": "0.05",
+        "O2C_RETRY__WAIT_MAX_S": "0.3", "O2C_RETRY__WAIT_JITTER_S": "0.05",
+        "O2C_RETRY__TIMEOUT_S": "3", "O2C_RETRY__ATTEMPTS": "4",
+        # a tax commit the kill interrupted is picked up by the sweep after this long
+        "O2C_RELIABILITY__REPLAY_PARKED_AFTER_S": "1",
+        # a posting the kill interrupted is in doubt: looked up after this long (longer
+        # than the slow legacy ERP takes to book a request sent before the kill)
+        "O2C_LEGACY_ERP__IN_DOUBT_AFTER_S": str(LEGACY_LATENCY_S + 1), **extra})
 
 
 @contextmanager
-def process_landscape(tmp: Path, **layer_env: str) -> Iterator[tuple[Landscape, LayerProcess]]:
+def process_landscape(tmp: Path, **layer_env: str) -> Iterator[tuple[Landscape, ProcessLayer]]:
     with ExitStack() as stack:
         urls = {name: stack.enter_context(serve_in_thread(
             sim_app(name, tick_interval_s=0.1), name=name)).url for name in SIM_KEYS}
-        layer = LayerProcess(tmp, urls, **layer_env)
+        layer = layer_process(tmp, urls, **layer_env)
         stack.callback(layer.stop)
         scape = Landscape(urls={**urls, "layer": layer.url}, layer_url=layer.url,
                           layer_app=None)
@@ -254,7 +195,7 @@ def test_sigkill_mid_month_end_loses_and_doubles_nothing(tmp_path: Path, legacy:
         wait_for(lambda: len(_facts(scape, "cloud_erp", "invoice.posted",
                                     since["cloud_erp"])) >= PER_ERP // 2 + 1, timeout=90,
                  message="half of the cloud ERP's month-end postings")
-        layer.sigkill()
+        assert layer.kill() == -signal.SIGKILL
         legacy_at_kill = len(_facts(scape, "legacy_erp", "invoice.posted", since["legacy_erp"]))
         cloud_at_kill = len(_facts(scape, "cloud_erp", "invoice.posted", since["cloud_erp"]))
         if legacy == "down":  # mid-run: no legacy posting can have happened yet
