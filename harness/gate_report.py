@@ -81,7 +81,7 @@ def write_reports(result: GateResult) -> dict[str, Any]:
     from .report_html import render
 
     result.report_dir.mkdir(parents=True, exist_ok=True)
-    doc = redact(summary(result))  # fuzz repros, timelines, messages: no PII in reports
+    doc: dict[str, Any] = redact(summary(result))  # fuzz repros, timelines, messages: no PII
     redact_file(result.report_dir / "engines.log")  # the engines' own output, captured
     (result.report_dir / "summary.json").write_text(json.dumps(doc, indent=2, default=str))
     junit(result).write(result.report_dir / "junit.xml", encoding="utf-8",

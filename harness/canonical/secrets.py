@@ -18,7 +18,7 @@ import os
 import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin, overload
 
 from pydantic import BaseModel, BeforeValidator, SecretStr
 
@@ -60,6 +60,14 @@ Secret = Annotated[SecretStr, BeforeValidator(resolve)]
 def builtin_secret(value: str) -> SecretStr:
     """A built-in default credential (a test value)."""
     return SecretStr(value)
+
+
+@overload
+def reveal(value: SecretStr | str) -> str: ...
+@overload
+def reveal(value: None) -> None: ...
+@overload
+def reveal(value: SecretStr | str | None) -> str | None: ...
 
 
 def reveal(value: SecretStr | str | None) -> str | None:
