@@ -826,23 +826,22 @@ def select_targets(names: Sequence[str] | None) -> list[str]:
     return chosen
 
 
-def _integration_skip_reason(settings: HarnessSettings) -> tuple[str | None, str]:
-    """(url, "") when the integration API answers, else (None, why it is skipped)."""
-    url = str(settings.integration.url).rstrip("/")
+def _layer_missing() -> str | None:
+    """Why this build has no reference layer to fuzz, or None when it has one."""
     try:
         import integration
     except ImportError:
-        return None, "the integration layer is not part of this build"
+        return "the integration layer is not part of this build"
     if not hasattr(integration, "create_app"):
-        return None, "the integration layer has no create_app yet (issue I1)"
+        return "the integration layer has no create_app yet (issue I1)"
+    return None
+
+
+def _answers(url: str) -> bool:
     try:
-        r = httpx.get(f"{url}/openapi.json", timeout=2)
-        if r.status_code == 200:
-            return url, ""
+        return httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200
     except httpx.HTTPError:
-        pass
-    return None, (f"the integration API is not running at {url} "
-                  "(start it, or set integration.url in harness.toml)")
+        return False
 
 
 def _integration_url(settings: HarnessSettings, stack: ExitStack, urls: dict[str, str] | None,
@@ -850,9 +849,15 @@ def _integration_url(settings: HarnessSettings, stack: ExitStack, urls: dict[str
     """The layer to fuzz: the one answering at ``integration.url``, else, when this run
     started its own landscape (``urls``), the reference layer served in-process against it,
     as the gate does; (None, why) when there is none."""
-    url, reason = _integration_skip_reason(settings)
-    if url is not None or urls is None or "is not running" not in reason:
-        return url, reason
+    missing = _layer_missing()
+    if missing is not None:
+        return None, missing
+    url = str(settings.integration.url).rstrip("/")
+    if _answers(url):
+        return url, ""
+    if urls is None:
+        return None, (f"the integration API is not running at {url} "
+                      "(start it, or set integration.url in harness.toml)")
     import tempfile
 
     from .check import InProcessLayer
