@@ -16,8 +16,8 @@ ports, memory stores, as ``harness check`` does) and the reference layer as its 
 
 Rates: ``posted / (last posting - clock advance)`` is the month-end throughput (drafting,
 tax, finalizing and posting all inside); ``finalized → posted`` is the issue's posting
-latency. ``--profile`` runs the layer under pyinstrument and writes its profile (text) next to
-``result.json`` (``reports/bench/e2e-<run-id>/``).
+latency. ``--profile [pyinstrument|cprofile]`` profiles the layer during the month end only
+and writes the profile (text) next to ``result.json`` (``reports/bench/e2e-<run-id>/``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Options:
     customers: int = 200
     time_cap_s: float = 120.0
     setup_cap_s: float = 120.0
-    profile: bool = False
+    profile: str | None = None  # "pyinstrument" or "cprofile"
     seed: int = 7
     out: Path | None = None
 
@@ -81,7 +81,7 @@ class LayerProcess:
     as a process), optionally under pyinstrument."""
 
     def __init__(self, urls: dict[str, str], workdir: Path, auth: dict[str, Any] | None,
-                 profile_to: Path | None, log_to: Path) -> None:
+                 profile: tuple[Path, str] | None, log_to: Path) -> None:
         from harness.check import _env, _layer_config
 
         with socket.socket() as probe:
@@ -89,8 +89,9 @@ class LayerProcess:
             port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         env = {**os.environ, **_env(_layer_config(urls, self.url, workdir / "layer.db", auth))}
-        if profile_to is not None:
-            cmd = [sys.executable, "-m", "bench.profiled_layer", str(port), str(profile_to)]
+        if profile is not None:
+            cmd = [sys.executable, "-m", "bench.profiled_layer", str(port), str(profile[0]),
+                   profile[1]]
         else:
             cmd = [sys.executable, "-m", "uvicorn", "integration:create_app", "--factory",
                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
@@ -112,6 +113,10 @@ class LayerProcess:
                 raise SystemExit(f"the layer did not answer /health in {START_S:.0f} s; "
                                  f"see {self.log}")
             time.sleep(0.1)
+
+    def profile(self, on: bool) -> None:
+        """Start (stop and write) the profile window of ``bench.profiled_layer``."""
+        self.proc.send_signal(signal.SIGUSR1 if on else signal.SIGUSR2)
 
     def cpu_s(self) -> float:
         import psutil
@@ -136,7 +141,7 @@ class LayerProcess:
 
 @contextmanager
 def landscape(workdir: Path, out: Path,
-              profile: bool) -> Iterator[tuple[Any, LayerProcess]]:
+              profile: str | None) -> Iterator[tuple[Any, LayerProcess]]:
     """Every simulator in this process, the layer in its own; the scenario endpoints."""
     from harness import landscape as ls
     from harness import layer_auth
@@ -156,7 +161,8 @@ def landscape(workdir: Path, out: Path,
         scape = stack.enter_context(ls.start_in_process(local, names))
         urls = dict(scape.urls)
         layer = LayerProcess(urls, workdir, layer_auth.served_layer_auth(settings),
-                             out / "layer-profile.txt" if profile else None, out / "layer.log")
+                             (out / "layer-profile.txt", profile) if profile else None,
+                             out / "layer.log")
         stack.callback(layer.stop)
         yield Endpoints(urls, layer.url, credentials(settings),
                         layer_client=layer_auth.credentials(settings, layer.url)), layer
@@ -168,8 +174,11 @@ def _own_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _facts(client: httpx.Client, url: str, kind: str) -> list[dict[str, Any]]:
-    r = client.get(f"{url}/_sim/facts", params={"kind": kind, "limit": 100_000})
+def _facts(client: httpx.Client, url: str, kind: str,
+           since: float = 0.0) -> list[dict[str, Any]]:
+    """A simulator's facts of one kind recorded at or after ``since`` (its own clock)."""
+    r = client.get(f"{url}/_sim/facts", params={"kind": kind, "limit": 100_000,
+                                                 "since": since})
     r.raise_for_status()
     return r.json()["data"]  # type: ignore[no-any-return]
 
@@ -182,13 +191,44 @@ def _open_exceptions(client: httpx.Client, layer: str) -> set[str]:
     return {e["business_key"] for e in r.json()} if r.status_code == 200 else set()
 
 
+def layer_calls(client: httpx.Client, layer: str) -> dict[str, float]:
+    """The layer's own counters (``GET /metrics``): webhooks received and calls made, by
+    source/system and outcome, so a run tells how many of each one invoice costs."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    r = client.get(f"{layer}/metrics")
+    if r.status_code != 200:
+        return {}
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(r.text):
+        if family.name not in ("o2c_webhooks", "o2c_outbound_requests"):
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                labels = ",".join(f"{v}" for v in sample.labels.values())
+                counts[f"{family.name.removeprefix('o2c_')}[{labels}]"] = sample.value
+    return counts
+
+
+def per_invoice(before: dict[str, float], after: dict[str, float],
+                invoices: int) -> dict[str, float]:
+    """Counter increase per posted invoice, the counters that moved only."""
+    return {k: round((v - before.get(k, 0.0)) / invoices, 2) for k, v in sorted(after.items())
+            if v - before.get(k, 0.0) > 0 and invoices}
+
+
 def month_end(ctx: Any, subscriptions: set[str], cap_s: float) -> dict[str, Any]:
     """Advance billing past the period end; wait for every cycle invoice to be posted."""
     billing_url = ctx.sim("billing")
     client: httpx.Client = ctx.client
     ends = [ctx.billing.subscription(s)["items"]["data"][0]["current_period_end"]
             for s in subscriptions]
-    before = {f["key"] for f in _facts(client, billing_url, "invoice.finalized")}
+    # each simulator's clock now: the polls below ask for newer facts only, so polling costs
+    # the simulators (on the same cores as the layer) little
+    since = {name: float(client.get(f"{ctx.sim(name)}/_sim/clock").json()["now"])
+             for name in ("billing", *ERPS)}
+    before = {f["key"] for f in _facts(client, billing_url, "invoice.finalized",
+                                       since["billing"])}
     advanced_wall = time.time()
     ctx.billing.advance_clock_to(max(ends) + 60)
     deadline = time.monotonic() + cap_s
@@ -196,7 +236,7 @@ def month_end(ctx: Any, subscriptions: set[str], cap_s: float) -> dict[str, Any]
     posted: dict[str, tuple[str, dict[str, Any]]] = {}
     parked: set[str] = set()
     while True:
-        for f in _facts(client, billing_url, "invoice.finalized"):
+        for f in _facts(client, billing_url, "invoice.finalized", since["billing"]):
             data = f["data"]
             if (f["key"] not in before and data.get("subscription") in subscriptions
                     and data.get("billing_reason") == "subscription_cycle"
@@ -204,7 +244,7 @@ def month_end(ctx: Any, subscriptions: set[str], cap_s: float) -> dict[str, Any]
                 cycle[f["key"]] = f
         by_ref: dict[str, tuple[str, dict[str, Any]]] = {}
         for erp in ERPS:
-            for f in _facts(client, ctx.sim(erp), "invoice.posted"):
+            for f in _facts(client, ctx.sim(erp), "invoice.posted", since[erp]):
                 by_ref[f["key"]] = (erp, f)
         for key, f in cycle.items():
             hit = by_ref.get(f["data"].get("number") or "") or by_ref.get(key)
@@ -338,8 +378,15 @@ def run(options: Options) -> dict[str, Any]:
         print(f"set-up: {options.customers} customers, {len(subs)} subscriptions "
               f"({', '.join(f'{p.name} {p.seconds:.1f} s' for p in phases)})", flush=True)
         cpu_before, own_before = layer.cpu_s(), _own_cpu_s()
+        calls_before = layer_calls(client, endpoints.integration)
+        if options.profile:
+            layer.profile(True)
         started = time.monotonic()
         result = month_end(ctx, subs, options.time_cap_s)
+        if options.profile:
+            layer.profile(False)
+        result["layer_calls_per_invoice"] = per_invoice(
+            calls_before, layer_calls(client, endpoints.integration), result["posted"])
         phases.append(Phase("month end: clock advanced → all posted", time.monotonic() - started))
         result["layer_cpu_s"] = round(layer.cpu_s() - cpu_before, 2)
         # this process: the six simulators (threads) and the measuring client
@@ -369,9 +416,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds to wait for the month-end postings (bound)")
     parser.add_argument("--setup-cap", type=float, default=Options.setup_cap_s,
                         help="seconds to wait for the onboarding (bound)")
-    parser.add_argument("--profile", action="store_true",
-                        help="run the layer under pyinstrument (slower; for finding where "
-                             "the time goes, not for the figures)")
+    parser.add_argument("--profile", nargs="?", const="pyinstrument", default=None,
+                        choices=("pyinstrument", "cprofile"),
+                        help="profile the layer during the month end (pyinstrument: a call "
+                             "tree; cprofile: call counts); slower, for finding where the "
+                             "time goes, not for the figures")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.customers < 1:
@@ -393,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{m['simulators_cpu_s']} s; load average "
           f"{report['machine']['load_average_before'][0]} → "
           f"{report['machine']['load_average_after'][0]}")
+    print(f"  layer per invoice: {m['layer_calls_per_invoice']}")
     print(f"  written: {report['out']}/result.json")
     return 0 if not m["timed_out"] else 1
 
