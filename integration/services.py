@@ -79,6 +79,9 @@ class Services:
         self.webhook_secrets: dict[str, str] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._jobs: set[asyncio.Task[None]] = set()
+        # a bounded worker pool: jobs past the bound wait their turn (FIFO); the work they
+        # stand for is in the inbox, so a process stopped with jobs waiting resumes them
+        self._slots = asyncio.Semaphore(settings.job_concurrency)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Session]:
@@ -101,7 +104,8 @@ class Services:
         async def run() -> None:
             with correlation.bound(trace):
                 try:
-                    await job()
+                    async with self._slots:
+                        await job()
                 except Exception as exc:
                     log.exception("background job failed", job=name)
                     self.record_failure(name, exc)
