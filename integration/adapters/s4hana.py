@@ -161,8 +161,11 @@ class S4Hana(Adapter):
 
     async def post_invoice(self, *, company_code: str, customer: str, reference: str,
                            billing_invoice_id: str, at: datetime, currency: str,
-                           gross: str, tax: str, net: str) -> dict[str, Any]:
-        """Post a customer invoice (DR); a retry first looks the posting up."""
+                           gross: str, tax: str, net: str,
+                           look_first: bool = True) -> dict[str, Any]:
+        """Post a customer invoice (DR); a retry first looks the posting up, and so does the
+        first attempt unless ``look_first`` is False (the caller's ledger knows that no
+        attempt was sent before)."""
         items = [{"GLAccount": self.revenue_account, "AmountInTransactionCurrency": f"-{net}",
                   "DocumentItemText": billing_invoice_id}]
         if tax.strip("0.") != "":
@@ -180,7 +183,7 @@ class S4Hana(Adapter):
         async def lookup() -> dict[str, Any] | None:
             return await self.find_posting(company_code, reference)
 
-        existing = await lookup()
+        existing = await lookup() if look_first else None
         if existing is not None:
             return existing
         return await self.policy.run(self.system, lambda: self._write(JE, "A_JournalEntry",

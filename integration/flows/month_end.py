@@ -108,18 +108,20 @@ async def on_invoice_created(services: Services, invoice: dict[str, Any]) -> Non
     if flow is None:
         return
     with correlation.bound(flow):
-        await _hold(services, invoice)
-    await advance_invoice(services, invoice["id"])
+        held = await _hold(services, invoice)
+        await _advance(services, invoice["id"], held)
 
 
-async def _hold(services: Services, invoice: dict[str, Any]) -> None:
+async def _hold(services: Services, invoice: dict[str, Any]) -> dict[str, Any] | None:
+    """Stop billing's automatic finalization; billing's answer (the invoice as it is now), or
+    None when there was nothing to hold."""
     async with services.lock(f"invoice:{invoice['id']}"):
         async with services.unit() as session:
             row = session.scalar(select(InvoiceRow).where(
                 InvoiceRow.billing_invoice_id == invoice["id"]))
             assert row is not None
             if row.status != InvoiceStatus.DRAFT.value or invoice.get("status") != "draft":
-                return
+                return None
         held = await services.adapters.billing.hold_invoice(invoice["id"])
         async with services.unit() as session:
             row = session.scalar(select(InvoiceRow).where(
@@ -132,6 +134,7 @@ async def _hold(services: Services, invoice: dict[str, Any]) -> None:
                 row.hold_reasons = ["tax", "erp_customer"]
                 records.step(session, row.customer_id, "billing.invoice_held", "billing",
                              subject=invoice["id"], reasons=row.hold_reasons)
+        return held
 
 
 async def advance_invoice(services: Services, billing_invoice_id: str) -> None:
@@ -147,7 +150,10 @@ def _flow_of(services: Services, billing_invoice_id: str) -> str:
     return flow or correlation.current_id()
 
 
-async def _advance(services: Services, billing_invoice_id: str) -> None:
+async def _advance(services: Services, billing_invoice_id: str,
+                   current: dict[str, Any] | None = None) -> None:
+    """``current``: billing's invoice as the caller just read it (the answer to the hold),
+    so it is not read again; None reads it."""
     async with services.lock(f"invoice:{billing_invoice_id}"):
         async with services.unit() as session:
             row = session.scalar(select(InvoiceRow).where(
@@ -156,9 +162,11 @@ async def _advance(services: Services, billing_invoice_id: str) -> None:
                 return
             needs_tax = row.tax_transaction_code is None
             customer_id = row.customer_id
-        current = await services.adapters.billing.get_invoice(billing_invoice_id)
+        if current is None:
+            current = await services.adapters.billing.get_invoice(billing_invoice_id)
         if current.get("status") == "draft":
-            if not await _finalize_held(services, billing_invoice_id, customer_id, needs_tax):
+            if not await _finalize_held(services, billing_invoice_id, customer_id, current,
+                                        needs_tax):
                 return
         else:  # billing finalized (or voided) it on its own: nothing left to hold
             async with services.unit() as session:
@@ -166,13 +174,14 @@ async def _advance(services: Services, billing_invoice_id: str) -> None:
                     InvoiceRow.billing_invoice_id == billing_invoice_id))
                 assert row is not None
                 _finalized_by_billing(session, row, current)
-    await post_invoice(services, billing_invoice_id)
+    await _post_once(services, billing_invoice_id)  # the caller bound the invoice's flow
 
 
 async def _finalize_held(services: Services, billing_invoice_id: str, customer_id: str,
-                         needs_tax: bool) -> bool:
-    """Tax, then the ERP customer, then finalize; False while something is still missing."""
-    if needs_tax and not await _determine_tax(services, billing_invoice_id):
+                         invoice: dict[str, Any], needs_tax: bool) -> bool:
+    """Tax, then the ERP customer, then finalize; False while something is still missing.
+    ``invoice``: billing's draft as read under this invoice's lock."""
+    if needs_tax and not await _determine_tax(services, billing_invoice_id, invoice):
         return False
     try:
         await ensure_erp_customer(services, customer_id, utcnow())
@@ -208,7 +217,10 @@ def _tax_args(services: Services, session: Any, row: InvoiceRow,
                 on=on.date(), address=dict(customer.address), tax_code=tax.tax_code)
 
 
-async def _determine_tax(services: Services, billing_invoice_id: str) -> bool:
+async def _determine_tax(services: Services, billing_invoice_id: str,
+                         invoice: dict[str, Any]) -> bool:
+    """AvaTax's tax for the held draft ``invoice`` (read under this invoice's lock, which
+    every change to a held draft takes: it is current), added to it as a line."""
     async with services.unit() as session:
         row = session.scalar(select(InvoiceRow).where(
             InvoiceRow.billing_invoice_id == billing_invoice_id))
@@ -223,7 +235,6 @@ async def _determine_tax(services: Services, billing_invoice_id: str) -> bool:
                               str(err))
         return False
     tax_minor = to_minor(transaction.get("totalTax") or 0, str(args["currency"]))
-    invoice = await services.adapters.billing.get_invoice(billing_invoice_id)
     billed_tax = int(invoice.get("total") or 0) - _net_of(invoice)
     if billed_tax:  # the subscription's default tax rates: verify them, never tax twice
         if billed_tax != tax_minor:
@@ -331,16 +342,21 @@ async def on_invoice_finalized(services: Services, invoice: dict[str, Any]) -> N
     if flow is None:
         return
     with correlation.bound(flow):
-        await _finalized(services, invoice)
-        await post_invoice(services, invoice["id"])
+        if await _finalized(services, invoice):
+            await _post_once(services, invoice["id"])
 
 
-async def _finalized(services: Services, invoice: dict[str, Any]) -> None:
+async def _finalized(services: Services, invoice: dict[str, Any]) -> bool:
+    """Record billing's finalization; False when the invoice is past posting already (the
+    layer finalized and posted it before billing's event came)."""
     async with services.lock(f"invoice:{invoice['id']}"), services.unit() as session:
         row = session.scalar(select(InvoiceRow).where(
             InvoiceRow.billing_invoice_id == invoice["id"]))
         assert row is not None
+        if row.status in (InvoiceStatus.POSTED.value, InvoiceStatus.PAID.value):
+            return False
         _finalized_by_billing(session, row, invoice)
+        return True
 
 
 async def post_invoice(services: Services, billing_invoice_id: str) -> None:
@@ -420,7 +436,8 @@ async def _post(services: Services, billing_invoice_id: str, erp: str, company_c
                 reference=(number or billing_invoice_id)[:16],
                 billing_invoice_id=billing_invoice_id, at=finalized_at, currency=currency,
                 gross=text(net + tax, currency), tax=text(tax, currency),
-                net=text(net, currency))
+                net=text(net, currency),
+                look_first=attempted_before)  # the ledger: a first attempt was never sent
             document, year, queued = doc["AccountingDocument"], doc.get("FiscalYear"), None
         else:
             legacy = services.adapters.legacy_erp
