@@ -97,9 +97,10 @@ def exception(session: Session, business_key: str, kind: str, system: str,
     return record
 
 
-def resolve_exceptions(session: Session, business_key: str, kind: str) -> None:
+def resolve_exceptions(session: Session, business_key: str, *kinds: str) -> None:
+    """Mark the open exceptions of these kinds for ``business_key`` resolved (one query)."""
     for record in session.scalars(select(ExceptionRecord).where(
-            ExceptionRecord.business_key == business_key, ExceptionRecord.kind == kind,
+            ExceptionRecord.business_key == business_key, ExceptionRecord.kind.in_(kinds),
             ExceptionRecord.resolved.is_(False))):
         record.resolved = True
 

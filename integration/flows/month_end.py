@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from harness.canonical import INVOICE_TRANSITIONS, Erp, InvoicePosted, InvoiceStatus, transition
@@ -31,6 +31,7 @@ from .payments import apply_buffered
 log = get_logger("integration.month_end")
 OPEN_STATES = (InvoiceStatus.DRAFT.value, InvoiceStatus.HELD.value,
                InvoiceStatus.TAX_DETERMINED.value)
+PAST_POSTING = (InvoiceStatus.POSTED.value, InvoiceStatus.PAID.value)  # never go back
 
 
 def _move(row: InvoiceRow, target: InvoiceStatus) -> None:
@@ -69,19 +70,29 @@ def _flag(session: Any, business_key: str, kind: str, system: str, message: str)
         records.exception(session, business_key, kind, system, message)
 
 
+_ROW_OF_BILLING_ID = select(InvoiceRow).where(
+    InvoiceRow.billing_invoice_id == bindparam("billing_invoice_id"))
+
+
+def _invoice_row(session: Any, billing_invoice_id: str) -> InvoiceRow | None:
+    """The layer's record of a billing invoice (the statement is built once)."""
+    return session.scalar(  # type: ignore[no-any-return]
+        _ROW_OF_BILLING_ID, {"billing_invoice_id": billing_invoice_id})
+
+
 def _customer_of(session: Any, billing_customer: str) -> CustomerRow | None:
     cid = records.canonical_id(session, "customer", "billing", billing_customer)
     return session.get(CustomerRow, cid) if cid else None
 
 
-async def track_invoice(services: Services, invoice: dict[str, Any]) -> str | None:
-    """Create (or return) the layer's record of a billing invoice; None when the customer is
-    not one of ours. The invoice joins its customer's flow (correlation id)."""
+async def track_invoice(services: Services, invoice: dict[str, Any]) -> tuple[str, str] | None:
+    """Create (or find) the layer's record of a billing invoice: its flow (the customer's
+    correlation id, which the invoice joins) and its status; None when the customer is not
+    one of ours."""
     async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == invoice["id"]))
+        row = _invoice_row(session, invoice["id"])
         if row is not None:
-            return row.correlation_id
+            return row.correlation_id, row.status
         customer = _customer_of(session, invoice["customer"])
         if customer is None:
             records.step(session, invoice["id"], "billing.invoice_ignored", "billing",
@@ -100,14 +111,14 @@ async def track_invoice(services: Services, invoice: dict[str, Any]) -> str | No
             records.step(session, customer.id, "billing.invoice_drafted", "billing",
                          subject=invoice["id"], at=_ts(invoice.get("created")),
                          total=invoice.get("total"), status=invoice.get("status"))
-        return customer.correlation_id
+        return customer.correlation_id, row.status
 
 
 async def on_invoice_created(services: Services, invoice: dict[str, Any]) -> None:
-    flow = await track_invoice(services, invoice)
-    if flow is None:
+    tracked = await track_invoice(services, invoice)
+    if tracked is None:
         return
-    with correlation.bound(flow):
+    with correlation.bound(tracked[0]):
         held = await _hold(services, invoice)
         await _advance(services, invoice["id"], held)
 
@@ -117,15 +128,13 @@ async def _hold(services: Services, invoice: dict[str, Any]) -> dict[str, Any] |
     None when there was nothing to hold."""
     async with services.lock(f"invoice:{invoice['id']}"):
         async with services.unit() as session:
-            row = session.scalar(select(InvoiceRow).where(
-                InvoiceRow.billing_invoice_id == invoice["id"]))
+            row = _invoice_row(session, invoice["id"])
             assert row is not None
             if row.status != InvoiceStatus.DRAFT.value or invoice.get("status") != "draft":
                 return None
         held = await services.adapters.billing.hold_invoice(invoice["id"])
         async with services.unit() as session:
-            row = session.scalar(select(InvoiceRow).where(
-                InvoiceRow.billing_invoice_id == invoice["id"]))
+            row = _invoice_row(session, invoice["id"])
             assert row is not None
             if held.get("status") != "draft":
                 _finalized_by_billing(session, row, held)
@@ -156,8 +165,7 @@ async def _advance(services: Services, billing_invoice_id: str,
     so it is not read again; None reads it."""
     async with services.lock(f"invoice:{billing_invoice_id}"):
         async with services.unit() as session:
-            row = session.scalar(select(InvoiceRow).where(
-                InvoiceRow.billing_invoice_id == billing_invoice_id))
+            row = _invoice_row(session, billing_invoice_id)
             if row is None or row.status not in OPEN_STATES:
                 return
             needs_tax = row.tax_transaction_code is None
@@ -170,8 +178,7 @@ async def _advance(services: Services, billing_invoice_id: str,
                 return
         else:  # billing finalized (or voided) it on its own: nothing left to hold
             async with services.unit() as session:
-                row = session.scalar(select(InvoiceRow).where(
-                    InvoiceRow.billing_invoice_id == billing_invoice_id))
+                row = _invoice_row(session, billing_invoice_id)
                 assert row is not None
                 _finalized_by_billing(session, row, current)
     await _post_once(services, billing_invoice_id)  # the caller bound the invoice's flow
@@ -187,8 +194,7 @@ async def _finalize_held(services: Services, billing_invoice_id: str, customer_i
         await ensure_erp_customer(services, customer_id, utcnow())
     except (OnboardingError, RoutingError) as err:
         async with services.unit() as session:
-            row = session.scalar(select(InvoiceRow).where(
-                InvoiceRow.billing_invoice_id == billing_invoice_id))
+            row = _invoice_row(session, billing_invoice_id)
             assert row is not None
             if "erp_customer" not in row.hold_reasons:
                 row.hold_reasons = [*row.hold_reasons, "erp_customer"]
@@ -197,8 +203,7 @@ async def _finalize_held(services: Services, billing_invoice_id: str, customer_i
         return False
     finalized = await services.adapters.billing.finalize_invoice(billing_invoice_id)
     async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        row = _invoice_row(session, billing_invoice_id)
         assert row is not None
         row.hold_reasons = []
         _mark_finalized(session, row, finalized)
@@ -222,8 +227,7 @@ async def _determine_tax(services: Services, billing_invoice_id: str,
     """AvaTax's tax for the held draft ``invoice`` (read under this invoice's lock, which
     every change to a held draft takes: it is current), added to it as a line."""
     async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        row = _invoice_row(session, billing_invoice_id)
         assert row is not None
         args = _tax_args(services, session, row, utcnow())
         customer_id = row.customer_id
@@ -249,8 +253,7 @@ async def _determine_tax(services: Services, billing_invoice_id: str,
             invoice=invoice, amount=tax_minor, transaction_code=transaction["code"],
             description=f"Tax ({transaction.get('code')})")
     async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        row = _invoice_row(session, billing_invoice_id)
         assert row is not None
         row.tax_amount = tax_minor
         row.tax_transaction_code = transaction["code"]
@@ -272,8 +275,7 @@ async def _record_billed_tax(services: Services, billing_invoice_id: str) -> boo
     for the net billing charged; billing's tax must equal AvaTax's to the cent, else the
     invoice is not posted and waits in the DLQ with the reason."""
     async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        row = _invoice_row(session, billing_invoice_id)
         assert row is not None
         args = _tax_args(services, session, row, row.billing_finalized_at or utcnow())
         customer_id, billed_tax = row.customer_id, row.tax_amount
@@ -285,8 +287,7 @@ async def _record_billed_tax(services: Services, billing_invoice_id: str) -> boo
         return False
     tax_minor = to_minor(transaction.get("totalTax") or 0, str(args["currency"]))
     async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        row = _invoice_row(session, billing_invoice_id)
         assert row is not None
         records.resolve_exceptions(session, billing_invoice_id, "tax_determination_failed")
         if tax_minor != billed_tax:
@@ -338,10 +339,10 @@ def _mark_finalized(session: Any, row: InvoiceRow, invoice: dict[str, Any]) -> N
 
 
 async def on_invoice_finalized(services: Services, invoice: dict[str, Any]) -> None:
-    flow = await track_invoice(services, invoice)
-    if flow is None:
+    tracked = await track_invoice(services, invoice)
+    if tracked is None or tracked[1] in PAST_POSTING:  # the layer finalized and posted it
         return
-    with correlation.bound(flow):
+    with correlation.bound(tracked[0]):
         if await _finalized(services, invoice):
             await _post_once(services, invoice["id"])
 
@@ -350,10 +351,9 @@ async def _finalized(services: Services, invoice: dict[str, Any]) -> bool:
     """Record billing's finalization; False when the invoice is past posting already (the
     layer finalized and posted it before billing's event came)."""
     async with services.lock(f"invoice:{invoice['id']}"), services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == invoice["id"]))
+        row = _invoice_row(session, invoice["id"])
         assert row is not None
-        if row.status in (InvoiceStatus.POSTED.value, InvoiceStatus.PAID.value):
+        if row.status in PAST_POSTING:
             return False
         _finalized_by_billing(session, row, invoice)
         return True
@@ -368,8 +368,7 @@ async def post_invoice(services: Services, billing_invoice_id: str) -> None:
 async def _post_once(services: Services, billing_invoice_id: str) -> None:
     async with services.lock(f"invoice:{billing_invoice_id}"):
         async with services.unit() as session:
-            row = session.scalar(select(InvoiceRow).where(
-                InvoiceRow.billing_invoice_id == billing_invoice_id))
+            row = _invoice_row(session, billing_invoice_id)
             if row is None or row.status != InvoiceStatus.FINALIZED.value:
                 return
             if row.net_amount + row.tax_amount <= 0:
@@ -401,8 +400,7 @@ async def _post_once(services: Services, billing_invoice_id: str) -> None:
 async def _post(services: Services, billing_invoice_id: str, erp: str, company_code: str,
                 erp_customer: str, finalized_at: datetime) -> None:
     async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        row = _invoice_row(session, billing_invoice_id)
         assert row is not None
         ledger = session.get(ErpPosting, billing_invoice_id)
         if ledger is None:
@@ -484,8 +482,7 @@ async def _post(services: Services, billing_invoice_id: str, erp: str, company_c
 async def _posted(services: Services, billing_invoice_id: str, erp: str, company_code: str,
                   document: str | None, year: str | None, queued: str | None) -> None:
     async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        row = _invoice_row(session, billing_invoice_id)
         assert row is not None
         ledger = session.get_one(ErpPosting, billing_invoice_id)
         if document is None:
@@ -504,8 +501,8 @@ async def _posted(services: Services, billing_invoice_id: str, erp: str, company
         # an ERP document is unique per company code and fiscal year only
         records.link(session, "invoice", row.id, erp, f"{year}/{document}" if year else document,
                      company_code)
-        records.resolve_exceptions(session, billing_invoice_id, "erp_posting_delayed")
-        records.resolve_exceptions(session, billing_invoice_id, "erp_posting_in_doubt")
+        records.resolve_exceptions(session, billing_invoice_id, "erp_posting_delayed",
+                                   "erp_posting_in_doubt")
         records.step(session, row.customer_id, "erp.invoice_posted", erp,
                      subject=billing_invoice_id, document=document, company_code=company_code)
         # the event in the posting's own unit of work (the outbox): a process killed right
@@ -536,8 +533,7 @@ async def _commit_tax(services: Services, billing_invoice_id: str, company: str,
             records.exception(session, billing_invoice_id, "tax_commit_failed", "tax", str(err))
         return
     async with services.unit() as session:
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        row = _invoice_row(session, billing_invoice_id)
         assert row is not None
         row.tax_committed = True
         records.step(session, row.customer_id, "tax.committed", "tax",
@@ -548,8 +544,7 @@ async def check_queued_posting(services: Services, billing_invoice_id: str) -> N
     """A legacy posting queued outside the batch window: booked yet?"""
     async with services.unit() as session:
         ledger = session.get(ErpPosting, billing_invoice_id)
-        row = session.scalar(select(InvoiceRow).where(
-            InvoiceRow.billing_invoice_id == billing_invoice_id))
+        row = _invoice_row(session, billing_invoice_id)
         if ledger is None or row is None or ledger.status != "queued":
             return
         customer = records.external_id(session, "customer", row.customer_id, ledger.erp,
