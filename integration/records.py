@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from . import correlation
@@ -131,19 +132,30 @@ def remember(session: Session, scope: str, key: str, payload: Any, status_code: 
 # -- inbox -------------------------------------------------------------------------------------
 def receive(session: Session, source: str, event_id: str, event_type: str,
             payload: dict[str, Any]) -> bool:
-    """Store a webhook once; False when this event id was already received (a duplicate)."""
+    """Store a webhook once; False when this event id was already received (a duplicate).
+    One ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL): a concurrent delivery
+    of the same event loses on the primary key, never with an error."""
     message_id = f"{source}:{event_id}"
-    existing = session.get(InboxMessage, message_id)
-    if existing is not None:
-        existing.duplicates += 1
-        return False
-    try:
-        with session.begin_nested():
-            session.add(InboxMessage(id=message_id, source=source, event_type=event_type,
-                                     payload=payload, correlation_id=correlation.current_id()))
-    except IntegrityError:  # a concurrent delivery of the same event won the race
-        return False
-    return True
+    insert = _INSERTS[session.get_bind().dialect.name]
+    table = InboxMessage.__table__
+    inserted = session.execute(insert(table).values(
+        id=message_id, source=source, event_type=event_type, payload=payload,
+        correlation_id=correlation.current_id()).on_conflict_do_nothing(
+        index_elements=[table.c.id]).returning(table.c.id))  # no row back: it was there
+    if inserted.first() is not None:
+        return True
+    session.execute(update(InboxMessage).where(InboxMessage.id == message_id).values(
+        duplicates=InboxMessage.duplicates + 1))
+    return False
+
+
+def inbox_outcome(session: Session, message_id: str, status: str, error: str | None) -> None:
+    """A received message's job ended: ``processed`` or ``failed`` (with the error)."""
+    session.execute(update(InboxMessage).where(InboxMessage.id == message_id).values(
+        status=status, error=error))
+
+
+_INSERTS: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 # -- events ------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from harness.canonical.secrets import reveal
 from .. import correlation, records
 from ..adapters import adyen, salesforce
 from ..adapters.stripe import SignatureError, parse_event, verify_signature
-from ..db.tables import InboxMessage
 from ..flows.crm import on_change_event
 from ..flows.month_end import on_invoice_created, on_invoice_finalized
 from ..flows.payments import on_notification
@@ -107,9 +106,7 @@ def _accept(services: Services, source: str, event_id: str, event_type: str,
             raise
         finally:
             with services.db.session() as session:
-                message = session.get(InboxMessage, f"{source}:{event_id}")
-                if message is not None:
-                    message.status, message.error = status, error
+                records.inbox_outcome(session, f"{source}:{event_id}", status, error)
 
     services.spawn(f"{source}:{event_id}", run)
     return True
