@@ -8,7 +8,7 @@ import asyncio
 import copy
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -177,6 +177,45 @@ def test_s4_deep_insert_once_and_csrf_refetched(s4: str) -> None:
     assert first == second
     fact = httpx.get(f"{s4}/_sim/await", params={
         "kind": "business_partner.created", "key": "001ADAPTERTEST0AAA", "timeout": 5}).json()
+    assert fact["matched"] and fact["fact"]["count"] == 1
+
+
+def test_s4_first_posting_is_sent_without_a_look_up_and_a_retry_looks_first(s4: str) -> None:
+    """The month end's ledger knows whether a posting was ever sent: a first attempt goes
+    straight to the POST (no journal-entry read), a later one reads first and finds it."""
+    reads = "/sap/opu/odata/sap/API_O2C_JOURNALENTRY_SRV/A_JournalEntry"
+
+    def journal_reads() -> int:
+        entries = httpx.get(f"{s4}/_sim/journal", params={
+            "path": reads, "method": "GET", "limit": 10_000}).json()["data"]
+        return len(entries)
+
+    async def scenario() -> tuple[dict[str, Any], int, dict[str, Any]]:
+        client = make_client("cloud_erp", s4, settings=FAST,
+                             auth=httpx.BasicAuth("O2C_COMM_USER", "o2c-password"))
+        erp = S4Hana(client, RetryPolicy(FAST), sap_client="100", payment_terms="NT30")
+        try:
+            customer = await erp.ensure_customer(
+                search_term="001LOOKFIRST00AAA", name="Look First GmbH", address={
+                    "line1": "Main St 2", "city": "Berlin", "postal_code": "10115",
+                    "country": "DE"}, tax_id=None, company_code="1010")
+            args: dict[str, Any] = {
+                "company_code": "1010", "customer": customer, "reference": "LOOK-0001",
+                "billing_invoice_id": "in_lookfirst", "at": datetime(2026, 11, 1, tzinfo=UTC),
+                "currency": "EUR", "gross": "119.00", "tax": "19.00", "net": "100.00"}
+            before = journal_reads()
+            first = await erp.post_invoice(**args, look_first=False)
+            after_first = journal_reads() - before
+            again = await erp.post_invoice(**args)  # a retry: looks first, finds the first
+            return first, after_first, again
+        finally:
+            await erp.aclose()
+
+    first, reads_by_first, again = run(scenario())
+    assert reads_by_first == 0
+    assert again["AccountingDocument"] == first["AccountingDocument"]
+    fact = httpx.get(f"{s4}/_sim/await", params={
+        "kind": "invoice.posted", "key": "LOOK-0001", "timeout": 5}).json()
     assert fact["matched"] and fact["fact"]["count"] == 1
 
 
