@@ -16,7 +16,7 @@ ports, memory stores, as ``harness check`` does) and the reference layer as its 
 
 Rates: ``posted / (last posting - clock advance)`` is the month-end throughput (drafting,
 tax, finalizing and posting all inside); ``finalized → posted`` is the issue's posting
-latency. ``--profile [pyinstrument|cprofile]`` profiles the layer during the month end only
+latency. ``--profile [pyinstrument|cprofile|sql]`` profiles the layer during the month end only
 and writes the profile (text) next to ``result.json`` (``reports/bench/e2e-<run-id>/``).
 """
 
@@ -54,7 +54,7 @@ class Options:
     customers: int = 200
     time_cap_s: float = 120.0
     setup_cap_s: float = 120.0
-    profile: str | None = None  # "pyinstrument" or "cprofile"
+    profile: str | None = None  # "pyinstrument", "cprofile" or "sql"
     seed: int = 7
     out: Path | None = None
 
@@ -417,10 +417,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setup-cap", type=float, default=Options.setup_cap_s,
                         help="seconds to wait for the onboarding (bound)")
     parser.add_argument("--profile", nargs="?", const="pyinstrument", default=None,
-                        choices=("pyinstrument", "cprofile"),
+                        choices=("pyinstrument", "cprofile", "sql"),
                         help="profile the layer during the month end (pyinstrument: a call "
-                             "tree; cprofile: call counts); slower, for finding where the "
-                             "time goes, not for the figures")
+                             "tree; cprofile: call counts; sql: statements by text); slower, "
+                             "for finding where the time goes, not for the figures")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.customers < 1:

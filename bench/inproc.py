@@ -105,6 +105,8 @@ def profile(name: str, method: str, n: int, ref: Reference) -> str:
 
     ex = ref.exchanges()[method]
 
+    text = ""
+
     async def run() -> None:
         app = await _prepare(name, ref)
         for _ in range(n // 10):
@@ -117,7 +119,6 @@ def profile(name: str, method: str, n: int, ref: Reference) -> str:
         nonlocal text
         text = profiler.output_text(unicode=False, color=False, show_all=False)
 
-    text = ""
     asyncio.run(run())
     return text
 

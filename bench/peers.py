@@ -200,12 +200,13 @@ async def _capture_in_process() -> tuple[Reference, dict[str, Any]]:
 def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
     if not a or not b or "rps" not in a or "rps" not in b or not b["rps"]:
         return None
-    return round(a["rps"] / b["rps"], 3)
+    return round(float(a["rps"]) / float(b["rps"]), 3)
 
 
 def ratios(results: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     def cell(name: str, method: str) -> dict[str, Any] | None:
-        return results.get(name, {}).get("cells", {}).get(method)
+        found: dict[str, Any] | None = results.get(name, {}).get("cells", {}).get(method)
+        return found
 
     out: dict[str, dict[str, float | None]] = {}
     for method in ("GET", "POST"):

@@ -7,7 +7,8 @@ the month end, so set-up and start-up are not in it). ``KIND``:
 
 - ``pyinstrument`` — a wall-clock sampling call tree as text;
 - ``cprofile`` — every call counted (cProfile), the top functions by own and by cumulative
-  time as text, and the raw stats next to it (``OUT.pstats``).
+  time as text, and the raw stats next to it (``OUT.pstats``);
+- ``sql`` — every SQL statement the layer sent, counted by its text (and the commits).
 
 For finding where the layer's time goes under the e2e load, not for its figures (profiling
 costs CPU).
@@ -30,7 +31,9 @@ class Window:
     def start(self, *_: Any) -> None:
         if self.profiler is not None:
             return
-        if self.kind == "cprofile":
+        if self.kind == "sql":
+            self.profiler = SqlCounter()
+        elif self.kind == "cprofile":
             import cProfile
 
             self.profiler = cProfile.Profile()
@@ -45,7 +48,9 @@ class Window:
         if self.profiler is None:
             return
         profiler, self.profiler = self.profiler, None
-        if self.kind == "cprofile":
+        if self.kind == "sql":
+            self.out.write_text(profiler.stop())
+        elif self.kind == "cprofile":
             import pstats
 
             profiler.disable()
@@ -61,6 +66,37 @@ class Window:
                 profiler.output_text(unicode=False, color=False, show_all=False)
                 + "\n\nFlat (self time per function):\n"
                 + profiler.output_text(unicode=False, color=False, flat=True))
+
+
+class SqlCounter:
+    """Counts the statements every engine sends (SQLAlchemy's cursor events)."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        self.counts: Counter[str] = Counter()
+        self.commits = 0
+        self._engine = Engine
+        event.listen(Engine, "before_cursor_execute", self._statement)
+        event.listen(Engine, "commit", self._commit)
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.counts[" ".join(statement.split())[:160]] += 1
+
+    def _commit(self, _conn: Any) -> None:
+        self.commits += 1
+
+    def stop(self) -> str:
+        from sqlalchemy import event
+
+        event.remove(self._engine, "before_cursor_execute", self._statement)
+        event.remove(self._engine, "commit", self._commit)
+        lines = [f"{sum(self.counts.values())} statements, {self.commits} commits"]
+        lines += [f"{n:7d}  {text}" for text, n in self.counts.most_common()]
+        return "\n".join(lines) + "\n"
 
 
 def main() -> None:

@@ -233,7 +233,7 @@ def versions() -> dict[str, str]:
     try:
         import uvloop
 
-        out["uvloop"] = uvloop.__version__
+        out["uvloop"] = str(getattr(uvloop, "__version__", "unknown"))
     except ImportError:
         out["uvloop"] = "absent"
     try:

@@ -116,7 +116,7 @@ def _unused_encodings_dropped(operation: dict[str, Any], ex: Exchange) -> None:
 def fixture_spec(ref: Reference) -> dict[str, Any]:
     """A minimal OpenAPI of the two operations, for Prism while our simulator is absent."""
     customer = {"type": "object", "additionalProperties": True}
-    bearer = [{"bearerAuth": []}]
+    bearer: list[dict[str, list[str]]] = [{"bearerAuth": []}]
     form = {"content": {"application/x-www-form-urlencoded": {
         "schema": {"type": "object", "additionalProperties": True}}}}
     return prism_spec({

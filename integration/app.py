@@ -170,7 +170,10 @@ def create_app(settings: Settings | None = None, *,
         if settings.register_webhooks:
             await register_webhooks(services)
         started = utcnow()  # inbox messages pending from before: a killed process left them
-        services.spawn("inbox-resume", lambda: inbox_replay.resume_orphaned(services, started))
+        async def resume() -> None:
+            await inbox_replay.resume_orphaned(services, started)
+
+        services.spawn("inbox-resume", resume)
         loops = [asyncio.create_task(_every(settings.sweep_interval_s, "sweep",
                                             lambda: sweep(services))),
                  # what a killed process left in the outbox is published first

@@ -16,6 +16,7 @@ Cut-over rules of a migration wave (``PUT /routing`` during a run):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,7 +44,7 @@ def wave_plan(session: Session) -> list[Route]:
     return [Route(r.legal_entity, r.erp, r.company_code, r.effective_at) for r in rows]
 
 
-def replace_wave_plan(session: Session, entries: list[WavePlanEntry]) -> None:
+def replace_wave_plan(session: Session, entries: Sequence[WavePlanEntry]) -> None:
     session.execute(delete(WaveRow))
     session.flush()
     for e in entries:
