@@ -9,6 +9,7 @@ An invoice billing finalized on its own (a subscription's first) gets the same A
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..db.tables import CustomerRow, ErpPosting, ExceptionRecord, InvoiceRow, ut
 from ..observability import get_logger
 from ..routing import RoutingError
 from ..services import Services
-from .onboarding import OnboardingError, ensure_erp_customer
+from .onboarding import OnboardingError, ensure_erp_customer, known_erp_customer
 from .payments import apply_buffered
 
 log = get_logger("integration.month_end")
@@ -168,13 +169,14 @@ async def _advance(services: Services, billing_invoice_id: str,
             row = _invoice_row(session, billing_invoice_id)
             if row is None or row.status not in OPEN_STATES:
                 return
-            needs_tax = row.tax_transaction_code is None
             customer_id = row.customer_id
+            tax_args = _tax_args(services, session, row, utcnow()) \
+                if row.tax_transaction_code is None else None
         if current is None:
             current = await services.adapters.billing.get_invoice(billing_invoice_id)
         if current.get("status") == "draft":
             if not await _finalize_held(services, billing_invoice_id, customer_id, current,
-                                        needs_tax):
+                                        tax_args):
                 return
         else:  # billing finalized (or voided) it on its own: nothing left to hold
             async with services.unit() as session:
@@ -185,10 +187,12 @@ async def _advance(services: Services, billing_invoice_id: str,
 
 
 async def _finalize_held(services: Services, billing_invoice_id: str, customer_id: str,
-                         invoice: dict[str, Any], needs_tax: bool) -> bool:
-    """Tax, then the ERP customer, then finalize; False while something is still missing.
-    ``invoice``: billing's draft as read under this invoice's lock."""
-    if needs_tax and not await _determine_tax(services, billing_invoice_id, invoice):
+                         invoice: dict[str, Any], tax_args: dict[str, Any] | None) -> bool:
+    """Tax (when ``tax_args``: not determined yet), then the ERP customer, then finalize;
+    False while something is still missing. ``invoice``: billing's draft as read under this
+    invoice's lock."""
+    if tax_args is not None and not await _determine_tax(
+            services, billing_invoice_id, customer_id, invoice, tax_args):
         return False
     try:
         await ensure_erp_customer(services, customer_id, utcnow())
@@ -222,15 +226,11 @@ def _tax_args(services: Services, session: Any, row: InvoiceRow,
                 on=on.date(), address=dict(customer.address), tax_code=tax.tax_code)
 
 
-async def _determine_tax(services: Services, billing_invoice_id: str,
-                         invoice: dict[str, Any]) -> bool:
+async def _determine_tax(services: Services, billing_invoice_id: str, customer_id: str,
+                         invoice: dict[str, Any], args: dict[str, Any]) -> bool:
     """AvaTax's tax for the held draft ``invoice`` (read under this invoice's lock, which
-    every change to a held draft takes: it is current), added to it as a line."""
-    async with services.unit() as session:
-        row = _invoice_row(session, billing_invoice_id)
-        assert row is not None
-        args = _tax_args(services, session, row, utcnow())
-        customer_id = row.customer_id
+    every change to a held draft takes: it is current), added to it as a line; ``args``:
+    its ``SalesInvoice`` (``_tax_args``), built under the same lock."""
     try:
         transaction = await services.adapters.tax.determine_tax(**args)
     except AdapterError as err:
@@ -383,6 +383,18 @@ async def _post_once(services: Services, billing_invoice_id: str) -> None:
             finalized_at = row.billing_finalized_at or utcnow()
             customer_id = row.customer_id
             needs_tax = row.tax_transaction_code is None
+            # the usual case, in this one unit of work: tax recorded, the customer already
+            # in the routed ERP — the attempt is recorded here and sent
+            known = None if needs_tax else known_erp_customer(session, customer_id,
+                                                              finalized_at)
+            if known is not None:
+                attempt = _start_attempt(services, session, row, ledger, known[0].erp,
+                                         known[0].company_code)
+        if known is not None:
+            if attempt is not None:
+                await _send_posting(services, billing_invoice_id, attempt, known[1],
+                                    finalized_at)
+            return
         if needs_tax and not await _record_billed_tax(services, billing_invoice_id):
             return
         try:
@@ -402,31 +414,61 @@ async def _post(services: Services, billing_invoice_id: str, erp: str, company_c
     async with services.unit() as session:
         row = _invoice_row(session, billing_invoice_id)
         assert row is not None
-        ledger = session.get(ErpPosting, billing_invoice_id)
-        if ledger is None:
-            ledger = ErpPosting(billing_invoice_id=billing_invoice_id, erp=erp,
-                                company_code=company_code, status="attempting", attempts=0,
-                                correlation_id=row.correlation_id)
-            session.add(ledger)
-        elif ledger.status == "attempting" and ledger.updated_at < services.started_at:
-            # a process stopped (killed) during this posting: the ERP may still book the
-            # request it had sent, so it is in doubt — looked up after in_doubt_after_s,
-            # re-posted only if not booked by then (never a blind second posting)
-            # in doubt since the attempt was sent (its time kept: the look-up waits from then)
-            ledger.status = "in_doubt"
-            flag_modified(ledger, "updated_at")  # written as is: no onupdate "now"
-            _flag(session, billing_invoice_id, "erp_posting_in_doubt", ledger.erp,
-                  "the layer stopped while posting; the outcome is looked up before any "
-                  "re-post")
-            records.step(session, billing_invoice_id, "erp.posting_in_doubt", ledger.erp,
-                         subject=billing_invoice_id, reason="process restarted")
-            return
-        erp, company_code = ledger.erp, ledger.company_code  # a started posting keeps its ERP
-        ledger.attempts += 1
-        ledger.status = "attempting" if ledger.status != "posted" else "posted"
-        amounts = (row.currency, row.net_amount, row.tax_amount, row.number or "")
-        attempted_before = ledger.attempts > 1
-    currency, net, tax, number = amounts
+        attempt = _start_attempt(services, session, row,
+                                 session.get(ErpPosting, billing_invoice_id), erp, company_code)
+    if attempt is not None:
+        await _send_posting(services, billing_invoice_id, attempt, erp_customer, finalized_at)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """A posting attempt recorded in the ledger (committed before it is sent)."""
+
+    erp: str
+    company_code: str
+    currency: str
+    net: int
+    tax: int
+    number: str
+    attempted_before: bool
+
+
+def _start_attempt(services: Services, session: Any, row: InvoiceRow,
+                   ledger: ErpPosting | None, erp: str, company_code: str) -> _Attempt | None:
+    """Record the next posting attempt in the ledger; None when there is nothing to send
+    (a posting the layer was killed in the middle of is in doubt: looked up, not re-sent)."""
+    billing_invoice_id = row.billing_invoice_id
+    if ledger is None:
+        ledger = ErpPosting(billing_invoice_id=billing_invoice_id, erp=erp,
+                            company_code=company_code, status="attempting", attempts=0,
+                            correlation_id=row.correlation_id)
+        session.add(ledger)
+    elif ledger.status == "attempting" and ledger.updated_at < services.started_at:
+        # a process stopped (killed) during this posting: the ERP may still book the
+        # request it had sent, so it is in doubt — looked up after in_doubt_after_s,
+        # re-posted only if not booked by then (never a blind second posting)
+        # in doubt since the attempt was sent (its time kept: the look-up waits from then)
+        ledger.status = "in_doubt"
+        flag_modified(ledger, "updated_at")  # written as is: no onupdate "now"
+        _flag(session, billing_invoice_id, "erp_posting_in_doubt", ledger.erp,
+              "the layer stopped while posting; the outcome is looked up before any "
+              "re-post")
+        records.step(session, billing_invoice_id, "erp.posting_in_doubt", ledger.erp,
+                     subject=billing_invoice_id, reason="process restarted")
+        return None
+    ledger.attempts += 1
+    ledger.status = "attempting" if ledger.status != "posted" else "posted"
+    # a started posting keeps its ERP
+    return _Attempt(ledger.erp, ledger.company_code, row.currency, row.net_amount,
+                    row.tax_amount, row.number or "", ledger.attempts > 1)
+
+
+async def _send_posting(services: Services, billing_invoice_id: str, attempt: _Attempt,
+                        erp_customer: str, finalized_at: datetime) -> None:
+    """Send a recorded attempt to its ERP; the outcome goes to the ledger and the DLQ."""
+    erp, company_code, currency = attempt.erp, attempt.company_code, attempt.currency
+    net, tax, number, attempted_before = (attempt.net, attempt.tax, attempt.number,
+                                          attempt.attempted_before)
     try:
         if erp == "cloud_erp":
             doc = await services.adapters.cloud_erp.post_invoice(

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from harness.canonical import (
     ONBOARDING_TRANSITIONS,
@@ -28,7 +29,7 @@ from ..codes import XML_TEXT, CountryCode, CurrencyCode
 from ..db.tables import CustomerRow, ExceptionRecord, utcnow
 from ..observability import get_logger
 from ..retry_policy import failure_kind
-from ..routing import Route, route
+from ..routing import Route, RoutingError, route
 from ..services import Services
 
 log = get_logger("integration.onboarding")
@@ -213,6 +214,21 @@ async def ensure_erp_customer(services: Services, customer_id: str, at: datetime
     # onboarding, the month-end hold and a posting may all ask at once: one at a time
     async with services.lock(f"erp-customer:{customer_id}"):
         return await _ensure_erp_customer(services, customer_id, at)
+
+
+def known_erp_customer(session: Session, customer_id: str, at: datetime) -> \
+        tuple[Route, str] | None:
+    """The route at ``at`` and the customer's number in that ERP and company code, when the
+    customer is there already (a read: nothing is created); None otherwise, or without a
+    route (``ensure_erp_customer`` then says why)."""
+    row = session.get_one(CustomerRow, customer_id)
+    try:
+        target = route(session, row.legal_entity, at)
+    except RoutingError:
+        return None
+    known = records.external_id(session, "customer", customer_id, target.erp,
+                                target.company_code)
+    return (target, known) if known else None
 
 
 async def _ensure_erp_customer(services: Services, customer_id: str, at: datetime) -> \
