@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from harness.canonical import Event
 
@@ -76,13 +76,14 @@ class OutboxRelay:
                     return done
 
     def _published(self, entry_id: int, event_id: str) -> None:
+        """Mark the entry and its event published: two UPDATEs, nothing read back (the event
+        carries its whole payload)."""
         now = utcnow()
         with self.db.session() as session:
-            entry = session.get_one(OutboxEntry, entry_id)
-            entry.published_at, entry.attempts = now, entry.attempts + 1
-            record = session.get(EventRecord, event_id)
-            if record is not None:
-                record.published_at = now
+            session.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id).values(
+                published_at=now, attempts=OutboxEntry.attempts + 1))
+            session.execute(update(EventRecord).where(EventRecord.id == event_id).values(
+                published_at=now))
 
     def _failed(self, entry_id: int, exc: Exception) -> None:
         log.warning("event not published yet", entry=entry_id,
