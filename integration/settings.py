@@ -173,9 +173,11 @@ class Settings(BaseSettings):
     sweep_interval_s: Annotated[float, Field(gt=0)] = Field(
         default=1.0, description="how often held invoices and buffered payments are retried")
     job_concurrency: Annotated[int, Field(ge=1, le=10_000)] = Field(
-        default=8, description="background jobs (webhook work) run at once; the rest wait "
+        default=4, description="background jobs (webhook work) run at once; the rest wait "
                                "in arrival order, so a month end's burst of invoices is "
-                               "posted a few at a time instead of all interleaved")
+                               "posted a few at a time instead of all interleaved. More "
+                               "covers slower vendors (time spent waiting on them) at the "
+                               "cost of posting latency under a burst (bench/RESULTS.md)")
     register_webhooks: bool = Field(default=True,
                                     description="register receivers with vendors at start-up")
     crm: CrmSettings = Field(default_factory=CrmSettings)
