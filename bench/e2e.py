@@ -210,6 +210,27 @@ def layer_calls(client: httpx.Client, layer: str) -> dict[str, float]:
     return counts
 
 
+def _jobs_in_flight(client: httpx.Client, layer: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    r = client.get(f"{layer}/metrics")
+    r.raise_for_status()
+    return sum(sample.value for family in text_string_to_metric_families(r.text)
+               if family.name in ("o2c_jobs_running", "o2c_jobs_waiting")
+               for sample in family.samples)
+
+
+def wait_idle(client: httpx.Client, layer: str, cap_s: float) -> float:
+    """Wait until the layer's job pool is empty (the set-up's webhook work done), so the
+    month end is measured alone; returns the seconds waited (bounded by ``cap_s``)."""
+    started = time.monotonic()
+    quiet = 0
+    while time.monotonic() - started < cap_s and quiet < 3:
+        quiet = quiet + 1 if _jobs_in_flight(client, layer) == 0 else 0
+        time.sleep(POLL_S)
+    return time.monotonic() - started
+
+
 def per_invoice(before: dict[str, float], after: dict[str, float],
                 invoices: int) -> dict[str, float]:
     """Counter increase per posted invoice, the counters that moved only."""
@@ -377,6 +398,9 @@ def run(options: Options) -> dict[str, Any]:
         subs = {a.subscription_id for a in won if a.subscription_id}
         print(f"set-up: {options.customers} customers, {len(subs)} subscriptions "
               f"({', '.join(f'{p.name} {p.seconds:.1f} s' for p in phases)})", flush=True)
+        started = time.monotonic()
+        wait_idle(client, endpoints.integration, options.setup_cap_s)
+        phases.append(Phase("layer: set-up work drained", time.monotonic() - started))
         cpu_before, own_before = layer.cpu_s(), _own_cpu_s()
         calls_before = layer_calls(client, endpoints.integration)
         if options.profile:

@@ -60,6 +60,10 @@ class Metrics:
                           registry=r)
         self.buffered = Gauge("o2c_payments_buffered", "Payments waiting for their invoice "
                               "to be posted", registry=r)
+        self.jobs_running = Gauge("o2c_jobs_running", "Background jobs (webhook work) "
+                                  "running, at most job_concurrency", registry=r)
+        self.jobs_waiting = Gauge("o2c_jobs_waiting", "Background jobs waiting for a slot "
+                                  "of the pool", registry=r)
         self.posting_latency = Histogram(
             "o2c_invoice_posting_seconds", "Billing finalized → ERP posted, as seen by the layer",
             registry=r, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))

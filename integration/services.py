@@ -82,6 +82,9 @@ class Services:
         # a bounded worker pool: jobs past the bound wait their turn (FIFO); the work they
         # stand for is in the inbox, so a process stopped with jobs waiting resumes them
         self._slots = asyncio.Semaphore(settings.job_concurrency)
+        self._running = 0
+        self.metrics.jobs_running.set_function(lambda: self._running)
+        self.metrics.jobs_waiting.set_function(lambda: len(self._jobs) - self._running)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Session]:
@@ -105,7 +108,11 @@ class Services:
             with correlation.bound(trace):
                 try:
                     async with self._slots:
-                        await job()
+                        self._running += 1
+                        try:
+                            await job()
+                        finally:
+                            self._running -= 1
                 except Exception as exc:
                     log.exception("background job failed", job=name)
                     self.record_failure(name, exc)

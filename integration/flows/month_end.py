@@ -170,32 +170,39 @@ async def _advance(services: Services, billing_invoice_id: str,
             if row is None or row.status not in OPEN_STATES:
                 return
             customer_id = row.customer_id
-            tax_args = _tax_args(services, session, row, utcnow()) \
+            now = utcnow()
+            tax_args = _tax_args(services, session, row, now) \
                 if row.tax_transaction_code is None else None
+            in_erp = known_erp_customer(session, customer_id, now) is not None
         if current is None:
             current = await services.adapters.billing.get_invoice(billing_invoice_id)
         if current.get("status") == "draft":
-            if not await _finalize_held(services, billing_invoice_id, customer_id, current,
-                                        tax_args):
-                return
-        else:  # billing finalized (or voided) it on its own: nothing left to hold
-            async with services.unit() as session:
-                row = _invoice_row(session, billing_invoice_id)
-                assert row is not None
-                _finalized_by_billing(session, row, current)
+            finalized, posting = await _finalize_held(services, billing_invoice_id, customer_id,
+                                                      current, tax_args, in_erp)
+            if finalized and posting is not None:  # still under the invoice's lock
+                await _continue_posting(services, billing_invoice_id, posting)
+            return
+        # billing finalized (or voided) it on its own: nothing left to hold
+        async with services.unit() as session:
+            row = _invoice_row(session, billing_invoice_id)
+            assert row is not None
+            _finalized_by_billing(session, row, current)
     await _post_once(services, billing_invoice_id)  # the caller bound the invoice's flow
 
 
 async def _finalize_held(services: Services, billing_invoice_id: str, customer_id: str,
-                         invoice: dict[str, Any], tax_args: dict[str, Any] | None) -> bool:
-    """Tax (when ``tax_args``: not determined yet), then the ERP customer, then finalize;
-    False while something is still missing. ``invoice``: billing's draft as read under this
-    invoice's lock."""
+                         invoice: dict[str, Any], tax_args: dict[str, Any] | None,
+                         in_erp: bool) -> tuple[bool, _Posting | None]:
+    """Tax (when ``tax_args``: not determined yet), then the ERP customer (unless ``in_erp``:
+    it is there already), then finalize. False while something is still missing; once
+    finalized, the posting begun in the same unit of work (``_begin_posting``).
+    ``invoice``: billing's draft as read under this invoice's lock."""
     if tax_args is not None and not await _determine_tax(
             services, billing_invoice_id, customer_id, invoice, tax_args):
-        return False
+        return False, None
     try:
-        await ensure_erp_customer(services, customer_id, utcnow())
+        if not in_erp:
+            await ensure_erp_customer(services, customer_id, utcnow())
     except (OnboardingError, RoutingError) as err:
         async with services.unit() as session:
             row = _invoice_row(session, billing_invoice_id)
@@ -204,14 +211,14 @@ async def _finalize_held(services: Services, billing_invoice_id: str, customer_i
                 row.hold_reasons = [*row.hold_reasons, "erp_customer"]
             records.step(session, customer_id, "invoice.waiting_for_erp_customer",
                          "integration", subject=billing_invoice_id, reason=str(err))
-        return False
+        return False, None
     finalized = await services.adapters.billing.finalize_invoice(billing_invoice_id)
     async with services.unit() as session:
         row = _invoice_row(session, billing_invoice_id)
         assert row is not None
         row.hold_reasons = []
         _mark_finalized(session, row, finalized)
-    return True
+        return True, _begin_posting(services, session, row)
 
 
 def _tax_args(services: Services, session: Any, row: InvoiceRow,
@@ -369,44 +376,71 @@ async def _post_once(services: Services, billing_invoice_id: str) -> None:
     async with services.lock(f"invoice:{billing_invoice_id}"):
         async with services.unit() as session:
             row = _invoice_row(session, billing_invoice_id)
-            if row is None or row.status != InvoiceStatus.FINALIZED.value:
-                return
-            if row.net_amount + row.tax_amount <= 0:
-                if "zero_amount" not in row.hold_reasons:
-                    row.hold_reasons = ["zero_amount"]
-                    records.step(session, row.customer_id, "erp.posting_not_required",
-                                 "integration", subject=billing_invoice_id)
-                return
-            ledger = session.get(ErpPosting, billing_invoice_id)
-            if ledger is not None and ledger.status == "rejected":
-                return
-            finalized_at = row.billing_finalized_at or utcnow()
-            customer_id = row.customer_id
-            needs_tax = row.tax_transaction_code is None
-            # the usual case, in this one unit of work: tax recorded, the customer already
-            # in the routed ERP — the attempt is recorded here and sent
-            known = None if needs_tax else known_erp_customer(session, customer_id,
-                                                              finalized_at)
-            if known is not None:
-                attempt = _start_attempt(services, session, row, ledger, known[0].erp,
-                                         known[0].company_code)
-        if known is not None:
-            if attempt is not None:
-                await _send_posting(services, billing_invoice_id, attempt, known[1],
-                                    finalized_at)
-            return
-        if needs_tax and not await _record_billed_tax(services, billing_invoice_id):
-            return
-        try:
-            target, erp_customer = await ensure_erp_customer(services, customer_id,
-                                                             finalized_at)
-        except (OnboardingError, RoutingError) as err:
-            async with services.unit() as session:  # once, not once per sweep
-                _flag(session, billing_invoice_id, "erp_customer_missing", "integration",
-                      str(err))
-            return
-        await _post(services, billing_invoice_id, target.erp, target.company_code,
-                    erp_customer, finalized_at)
+            posting = _begin_posting(services, session, row) if row is not None else None
+        if posting is not None:
+            await _continue_posting(services, billing_invoice_id, posting)
+
+
+@dataclass(frozen=True)
+class _Posting:
+    """A posting begun in a unit of work: ``attempt`` recorded in the ledger, to be sent to
+    ``erp_customer``; or, with no attempt, the tax to record and the ERP customer to ensure
+    first."""
+
+    finalized_at: datetime
+    customer_id: str
+    needs_tax: bool
+    attempt: _Attempt | None = None
+    erp_customer: str = ""
+
+
+def _begin_posting(services: Services, session: Any, row: InvoiceRow) -> _Posting | None:
+    """In the caller's unit of work (the invoice's lock held): None when there is nothing
+    to post (not finalized, zero amount, rejected for good, in doubt). The usual case — tax
+    recorded, the customer already in the routed ERP — records the attempt right here."""
+    billing_invoice_id = row.billing_invoice_id
+    if row.status != InvoiceStatus.FINALIZED.value:
+        return None
+    if row.net_amount + row.tax_amount <= 0:
+        if "zero_amount" not in row.hold_reasons:
+            row.hold_reasons = ["zero_amount"]
+            records.step(session, row.customer_id, "erp.posting_not_required",
+                         "integration", subject=billing_invoice_id)
+        return None
+    ledger = session.get(ErpPosting, billing_invoice_id)
+    if ledger is not None and ledger.status == "rejected":
+        return None
+    finalized_at = row.billing_finalized_at or utcnow()
+    needs_tax = row.tax_transaction_code is None
+    known = None if needs_tax else known_erp_customer(session, row.customer_id, finalized_at)
+    if known is None:
+        return _Posting(finalized_at, row.customer_id, needs_tax)
+    target, erp_customer = known
+    attempt = _start_attempt(services, session, row, ledger, target.erp, target.company_code)
+    if attempt is None:
+        return None
+    return _Posting(finalized_at, row.customer_id, False, attempt, erp_customer)
+
+
+async def _continue_posting(services: Services, billing_invoice_id: str,
+                            posting: _Posting) -> None:
+    """After the unit of work that began the posting, the invoice's lock still held."""
+    if posting.attempt is not None:
+        await _send_posting(services, billing_invoice_id, posting.attempt,
+                            posting.erp_customer, posting.finalized_at)
+        return
+    if posting.needs_tax and not await _record_billed_tax(services, billing_invoice_id):
+        return
+    try:
+        target, erp_customer = await ensure_erp_customer(services, posting.customer_id,
+                                                         posting.finalized_at)
+    except (OnboardingError, RoutingError) as err:
+        async with services.unit() as session:  # once, not once per sweep
+            _flag(session, billing_invoice_id, "erp_customer_missing", "integration",
+                  str(err))
+        return
+    await _post(services, billing_invoice_id, target.erp, target.company_code,
+                erp_customer, posting.finalized_at)
 
 
 async def _post(services: Services, billing_invoice_id: str, erp: str, company_code: str,

@@ -37,6 +37,9 @@ def test_jobs_past_the_bound_wait_and_start_in_arrival_order(tmp_path: Path) -> 
                 services.spawn(f"job-{i}", job(i))
             await asyncio.sleep(0.05)
             waiting_while_two_run = list(started)
+            gauges = {name: services.metrics.registry.get_sample_value(name)
+                      for name in ("o2c_jobs_running", "o2c_jobs_waiting")}
+            assert gauges == {"o2c_jobs_running": 2, "o2c_jobs_waiting": 4}
             release.set()
             await services.drain(timeout=5)
             return waiting_while_two_run
@@ -47,6 +50,7 @@ def test_jobs_past_the_bound_wait_and_start_in_arrival_order(tmp_path: Path) -> 
     assert first == [0, 1]  # two at once; the other four wait
     assert started == [0, 1, 2, 3, 4, 5]  # and start in the order they came
     assert peak == 2
+    assert services.metrics.registry.get_sample_value("o2c_jobs_running") == 0
 
 
 def test_a_failed_job_frees_its_slot(tmp_path: Path) -> None:
