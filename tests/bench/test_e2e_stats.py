@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from bench.e2e import _percentile, posting_stats
+from bench.e2e import _percentile, per_invoice, posting_stats
 
 
 def _fact(key: str, wall: float, **data: object) -> dict[str, object]:
@@ -47,3 +47,33 @@ def test_nothing_posted_is_a_zero_rate_not_an_error() -> None:
     stats = posting_stats({"in_0": _fact("in_0", 1.0)}, {}, advanced_wall=0.0)
     assert stats["posted"] == 0 and stats["invoices_per_s"] == 0.0
     assert math.isnan(stats["posting_latency_ms"]["p95"])
+
+
+def test_calls_per_invoice_are_the_counters_that_moved() -> None:
+    before = {"outbound_requests[200,billing]": 10.0, "webhooks[accepted,billing]": 4.0,
+              "outbound_requests[500,tax]": 1.0}
+    after = {"outbound_requests[200,billing]": 610.0, "webhooks[accepted,billing]": 404.0,
+             "outbound_requests[500,tax]": 1.0, "outbound_requests[201,cloud_erp]": 100.0}
+    assert per_invoice(before, after, 200) == {
+        "outbound_requests[200,billing]": 3.0, "outbound_requests[201,cloud_erp]": 0.5,
+        "webhooks[accepted,billing]": 2.0}
+    assert per_invoice(before, after, 0) == {}
+
+
+def test_the_sql_profile_counts_statements_by_text_and_commits() -> None:
+    from sqlalchemy import create_engine, text
+
+    from bench.profiled_layer import SqlCounter
+
+    engine = create_engine("sqlite://")
+    counter = SqlCounter()
+    with engine.begin() as conn:
+        for _ in range(3):
+            conn.execute(text("select  1"))
+        conn.execute(text("select 2"))
+    report = counter.stop()
+    with engine.begin() as conn:  # after stop(): not counted
+        conn.execute(text("select 1"))
+    lines = report.splitlines()
+    assert lines[0] == "4 statements, 1 commits"
+    assert lines[1].split() == ["3", "select", "1"]
