@@ -412,11 +412,24 @@ def _begin_posting(services: Services, session: Any, row: InvoiceRow) -> _Postin
         return None
     finalized_at = row.billing_finalized_at or utcnow()
     needs_tax = row.tax_transaction_code is None
-    known = None if needs_tax else known_erp_customer(session, row.customer_id, finalized_at)
-    if known is None:
+    if needs_tax:
         return _Posting(finalized_at, row.customer_id, needs_tax)
-    target, erp_customer = known
-    attempt = _start_attempt(services, session, row, ledger, target.erp, target.company_code)
+    if ledger is not None:  # a started posting keeps its ERP, and its customer there
+        erp, company_code = ledger.erp, ledger.company_code
+        erp_customer = records.external_id(session, "customer", row.customer_id, erp,
+                                           company_code)
+        if erp_customer is None:  # never sent under another ERP's customer number
+            _flag(session, billing_invoice_id, "erp_customer_missing", erp,
+                  f"the posting started in {erp} {company_code}, where the customer has no "
+                  "number")
+            return None
+    else:
+        known = known_erp_customer(session, row.customer_id, finalized_at)
+        erp, company_code, erp_customer = \
+            (known[0].erp, known[0].company_code, known[1]) if known else ("", "", None)
+    if erp_customer is None:
+        return _Posting(finalized_at, row.customer_id, needs_tax)
+    attempt = _start_attempt(services, session, row, ledger, erp, company_code)
     if attempt is None:
         return None
     return _Posting(finalized_at, row.customer_id, False, attempt, erp_customer)
