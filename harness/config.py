@@ -79,6 +79,10 @@ class IntegrationSettings(BaseModel):
                                   "RabbitMQ (amqp://user:pass@host:5672/); none: in-process")
     bus_exchange: str = Field(default="o2c.events", min_length=1, max_length=200,
                               description="the layer's topic exchange on bus_url")
+    job_concurrency: int | None = Field(
+        default=None, ge=1, le=10_000, description="the reference layer's background jobs "
+        "(webhook work) at once; none: the layer's default (4). More covers slower vendors, "
+        "fewer keeps the posting latency of a month end's burst low (bench/RESULTS.md)")
     tls: LayerTlsSettings = Field(default_factory=LayerTlsSettings,
                                   description="optional (mutual) TLS between the harness and "
                                               "the layer (harness.layer_tls)")

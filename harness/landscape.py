@@ -251,6 +251,8 @@ def integration_settings(settings: HarnessSettings, urls: dict[str, str]) -> dic
         "database_url": db, "log_level": settings.log_level,
         "bus_url": str(settings.integration.bus_url) if settings.integration.bus_url else None,
         "bus_exchange": settings.integration.bus_exchange,
+        **({"job_concurrency": settings.integration.job_concurrency}
+           if settings.integration.job_concurrency is not None else {}),
         "auth": served_layer_auth(settings),  # the harness' own client is the one it accepts
         "crm": {"url": urls["crm"], "client_id": crm.client_id,
                 "client_secret": crm.client_secret, "username": crm.username,

@@ -104,3 +104,17 @@ def test_the_layer_refuses_a_bad_bus_url_itself() -> None:
     with pytest.raises(ValueError, match="amqp"):
         LayerSettings(bus_url="redis://127.0.0.1:6379/")
     assert LayerSettings(bus_url="").bus_url is None
+
+
+def test_job_concurrency_in_harness_toml_reaches_the_layer(tmp_path: Path) -> None:
+    assert _layer().job_concurrency == LayerSettings().job_concurrency  # the layer's default
+    (tmp_path / "harness.toml").write_text("[integration]\njob_concurrency = 8\n")
+    assert _layer().job_concurrency == 8
+
+
+def test_a_bad_job_concurrency_is_one_line_with_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "harness.toml").write_text("[integration]\njob_concurrency = 0\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={})
+    assert "integration.job_concurrency" in info.value.message
+    assert "\n" not in info.value.message and info.value.hint
