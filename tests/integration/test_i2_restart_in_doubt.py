@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from o2c_layer import refusing_layer
 from sqlalchemy import select
 
-from integration import Settings
-from integration.db.tables import CustomerRow, ErpPosting, ExceptionRecord, InvoiceRow
+from integration.db.tables import ErpPosting, ExceptionRecord
 from integration.flows.month_end import _post
 from integration.services import Services
 
@@ -24,27 +24,8 @@ INVOICE = "in_restart0001"
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[tuple[Services, list[httpx.Request]]]:
-    sent: list[httpx.Request] = []
-
-    def refuse(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(503)
-
-    built = Services(Settings(database_url=f"sqlite:///{tmp_path / 'layer.db'}",
-                              retry={"attempts": 1}), transport=httpx.MockTransport(refuse))
-    built.db.migrate()
-    with built.db.session() as session:
-        session.add(CustomerRow(id="cus_r1", crm_account_id="001RESTART", match_key="k",
-                                name="Restart Inc", legal_entity="US01", country="US",
-                                currency="USD", address={}, status="onboarded",
-                                correlation_id="corr-r1"))
-        session.flush()
-        session.add(InvoiceRow(id="inv_r1", billing_invoice_id=INVOICE, number="INV-R-0001",
-                               customer_id="cus_r1", legal_entity="US01", currency="USD",
-                               net_amount=4900, status="finalized", hold_reasons=[],
-                               correlation_id="corr-r1"))
-    yield built, sent
-    asyncio.run(built.aclose())
+    with refusing_layer(tmp_path / "layer.db", INVOICE, "r1") as layer:
+        yield layer
 
 
 def _ledger(services: Services, updated_at: datetime) -> None:

@@ -1,6 +1,6 @@
 """A posting once started keeps its ERP (integration/routing.py) — and the customer number it
 sends is the customer's number in *that* ERP, even after the wave plan moved the legal
-entity there retroactively (PUT /routing with an effective date before the invoice's
+entity to another ERP retroactively (PUT /routing with an effective date before the invoice's
 finalization)."""
 
 from __future__ import annotations
@@ -12,16 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from o2c_layer import refusing_layer
 from sqlalchemy import delete, select
 
-from integration import Settings, records
-from integration.db.tables import (
-    CrossReference,
-    CustomerRow,
-    ErpPosting,
-    ExceptionRecord,
-    InvoiceRow,
-)
+from integration import records
+from integration.db.tables import CrossReference, ErpPosting, ExceptionRecord
 from integration.flows.month_end import post_invoice
 from integration.routing import replace_wave_plan
 from integration.services import Services
@@ -33,39 +28,22 @@ FINALIZED = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[tuple[Services, list[httpx.Request]]]:
-    sent: list[httpx.Request] = []
-
-    def refuse(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(503)
-
-    built = Services(Settings(database_url=f"sqlite:///{tmp_path / 'layer.db'}",
-                              retry={"attempts": 1}), transport=httpx.MockTransport(refuse))
-    built.db.migrate()
-    with built.db.session() as session:
-        session.add(CustomerRow(id="cus_s1", crm_account_id="001STARTED", match_key="k",
-                                name="Started Inc", legal_entity="US01", country="US",
-                                currency="USD", address={}, status="onboarded",
-                                correlation_id="corr-s1"))
-        session.flush()
-        session.add(InvoiceRow(id="inv_s1", billing_invoice_id=INVOICE, number="INV-S-0001",
-                               customer_id="cus_s1", legal_entity="US01", currency="USD",
-                               net_amount=4900, status="finalized", hold_reasons=[],
-                               tax_transaction_code=INVOICE, tax_company_code="O2C-US",
-                               billing_finalized_at=FINALIZED, correlation_id="corr-s1"))
-        records.link(session, "customer", "cus_s1", "legacy_erp", "C0000042", "1000")
-        records.link(session, "customer", "cus_s1", "cloud_erp", "17100042", "1710")
-        # the legal entity moved to the cloud ERP, effective before the invoice's finalization
-        replace_wave_plan(session, [WavePlanEntry(
-            legal_entity="US01", erp="cloud_erp", company_code="1710",
-            effective_at=FINALIZED - timedelta(days=30))])
-        # ... after its posting to the legacy ERP had started (by this process)
-        session.add(ErpPosting(billing_invoice_id=INVOICE, erp="legacy_erp",
-                               company_code="1000", status="attempting", attempts=1,
-                               correlation_id="corr-s1",
-                               updated_at=built.started_at + timedelta(seconds=1)))
-    yield built, sent
-    asyncio.run(built.aclose())
+    with refusing_layer(tmp_path / "layer.db", INVOICE, "s1", tax_transaction_code=INVOICE,
+                        tax_company_code="O2C-US", billing_finalized_at=FINALIZED) as layer:
+        built, _ = layer
+        with built.db.session() as session:
+            records.link(session, "customer", "cus_s1", "legacy_erp", "C0000042", "1000")
+            records.link(session, "customer", "cus_s1", "cloud_erp", "17100042", "1710")
+            # the legal entity moved to the cloud ERP, effective before the finalization
+            replace_wave_plan(session, [WavePlanEntry(
+                legal_entity="US01", erp="cloud_erp", company_code="1710",
+                effective_at=FINALIZED - timedelta(days=30))])
+            # ... after its posting to the legacy ERP had started (by this process)
+            session.add(ErpPosting(billing_invoice_id=INVOICE, erp="legacy_erp",
+                                   company_code="1000", status="attempting", attempts=1,
+                                   correlation_id="corr-s1",
+                                   updated_at=built.started_at + timedelta(seconds=1)))
+        yield layer
 
 
 def test_a_started_posting_is_retried_in_its_erp_for_its_customer_there(
