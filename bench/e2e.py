@@ -191,16 +191,20 @@ def _open_exceptions(client: httpx.Client, layer: str) -> set[str]:
     return {e["business_key"] for e in r.json()} if r.status_code == 200 else set()
 
 
-def layer_calls(client: httpx.Client, layer: str) -> dict[str, float]:
-    """The layer's own counters (``GET /metrics``): webhooks received and calls made, by
-    source/system and outcome, so a run tells how many of each one invoice costs."""
+def _layer_metrics(client: httpx.Client, layer: str) -> list[Any]:
+    """The layer's ``GET /metrics``, parsed into metric families."""
     from prometheus_client.parser import text_string_to_metric_families
 
     r = client.get(f"{layer}/metrics")
-    if r.status_code != 200:
-        return {}
+    r.raise_for_status()
+    return list(text_string_to_metric_families(r.text))
+
+
+def layer_calls(client: httpx.Client, layer: str) -> dict[str, float]:
+    """The layer's own counters (``GET /metrics``): webhooks received and calls made, by
+    source/system and outcome, so a run tells how many of each one invoice costs."""
     counts: dict[str, float] = {}
-    for family in text_string_to_metric_families(r.text):
+    for family in _layer_metrics(client, layer):
         if family.name not in ("o2c_webhooks", "o2c_outbound_requests"):
             continue
         for sample in family.samples:
@@ -211,13 +215,9 @@ def layer_calls(client: httpx.Client, layer: str) -> dict[str, float]:
 
 
 def _jobs_in_flight(client: httpx.Client, layer: str) -> float:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    r = client.get(f"{layer}/metrics")
-    r.raise_for_status()
-    return sum(sample.value for family in text_string_to_metric_families(r.text)
-               if family.name in ("o2c_jobs_running", "o2c_jobs_waiting")
-               for sample in family.samples)
+    return float(sum(sample.value for family in _layer_metrics(client, layer)
+                     if family.name in ("o2c_jobs_running", "o2c_jobs_waiting")
+                     for sample in family.samples))
 
 
 def wait_idle(client: httpx.Client, layer: str, cap_s: float) -> float:

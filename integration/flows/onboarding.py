@@ -221,23 +221,26 @@ def known_erp_customer(session: Session, customer_id: str, at: datetime) -> \
     """The route at ``at`` and the customer's number in that ERP and company code, when the
     customer is there already (a read: nothing is created); None otherwise, or without a
     route (``ensure_erp_customer`` then says why)."""
-    row = session.get_one(CustomerRow, customer_id)
     try:
-        target = route(session, row.legal_entity, at)
+        target, known = _routed_number(session, session.get_one(CustomerRow, customer_id), at)
     except RoutingError:
         return None
-    known = records.external_id(session, "customer", customer_id, target.erp,
-                                target.company_code)
     return (target, known) if known else None
+
+
+def _routed_number(session: Session, row: CustomerRow, at: datetime) -> tuple[Route, str | None]:
+    """The route of the customer's legal entity at ``at`` (RoutingError without one) and its
+    number in that ERP and company code, if it has one."""
+    target = route(session, row.legal_entity, at)
+    return target, records.external_id(session, "customer", row.id, target.erp,
+                                       target.company_code)
 
 
 async def _ensure_erp_customer(services: Services, customer_id: str, at: datetime) -> \
         tuple[Route, str]:
     async with services.unit() as session:
         row = session.get_one(CustomerRow, customer_id)
-        target = route(session, row.legal_entity, at)
-        known = records.external_id(session, "customer", customer_id, target.erp,
-                                    target.company_code)
+        target, known = _routed_number(session, row, at)
         snapshot: dict[str, Any] = {"name": row.name, "address": dict(row.address),
                                     "country": row.country,
                     "tax_id": row.tax_id, "crm": row.crm_account_id, "currency": row.currency}
