@@ -16,8 +16,9 @@ ports, memory stores, as ``harness check`` does) and the reference layer as its 
 
 Rates: ``posted / (last posting - clock advance)`` is the month-end throughput (drafting,
 tax, finalizing and posting all inside); ``finalized → posted`` is the issue's posting
-latency. ``--profile [pyinstrument|cprofile|sql]`` profiles the layer during the month end only
-and writes the profile (text) next to ``result.json`` (``reports/bench/e2e-<run-id>/``).
+latency. ``--profile [pyinstrument|cprofile|sql|py-spy]`` profiles the layer during the month
+end only and writes the profile (text) next to ``result.json`` (``reports/bench/e2e-<run-id>/``);
+``py-spy`` samples the unmodified layer process from outside (on-CPU time, least distorted).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from typing import Any
 
 import httpx
 
+from .profiled_layer import PySpy
+
 ROOT = Path(__file__).resolve().parent.parent
 POLL_S = 0.25
 START_S = 180.0  # the layer's start-up (imports, migrations) on a busy machine
@@ -54,7 +57,7 @@ class Options:
     customers: int = 200
     time_cap_s: float = 120.0
     setup_cap_s: float = 120.0
-    profile: str | None = None  # "pyinstrument", "cprofile" or "sql"
+    profile: str | None = None  # "pyinstrument", "cprofile", "sql" or "py-spy"
     seed: int = 7
     out: Path | None = None
 
@@ -89,6 +92,13 @@ class LayerProcess:
             port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         env = {**os.environ, **_env(_layer_config(urls, self.url, workdir / "layer.db", auth))}
+        self.spy: PySpy | None = None
+        if profile is not None and profile[1] == "py-spy":
+            PySpy.command()  # installed? (else one line, before anything starts)
+            self.spy_to: Path | None = profile[0]
+            profile = None
+        else:
+            self.spy_to = None
         if profile is not None:
             cmd = [sys.executable, "-m", "bench.profiled_layer", str(port), str(profile[0]),
                    profile[1]]
@@ -115,7 +125,15 @@ class LayerProcess:
             time.sleep(0.1)
 
     def profile(self, on: bool) -> None:
-        """Start (stop and write) the profile window of ``bench.profiled_layer``."""
+        """Start (stop and write) the profile window: py-spy from outside, or
+        ``bench.profiled_layer``'s own (signals)."""
+        if self.spy_to is not None:
+            if on:
+                self.spy = PySpy(self.proc.pid, self.spy_to)
+                self.spy.start()
+            elif self.spy is not None:
+                self.spy.stop()
+            return
         self.proc.send_signal(signal.SIGUSR1 if on else signal.SIGUSR2)
 
     def cpu_s(self) -> float:
@@ -441,9 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setup-cap", type=float, default=Options.setup_cap_s,
                         help="seconds to wait for the onboarding (bound)")
     parser.add_argument("--profile", nargs="?", const="pyinstrument", default=None,
-                        choices=("pyinstrument", "cprofile", "sql"),
+                        choices=("pyinstrument", "cprofile", "sql", "py-spy"),
                         help="profile the layer during the month end (pyinstrument: a call "
-                             "tree; cprofile: call counts; sql: statements by text); slower, "
+                             "tree; cprofile: call counts; sql: statements by text; py-spy: "
+                             "on-CPU samples from outside, shares by package); slower, "
                              "for finding where the time goes, not for the figures")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
