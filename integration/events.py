@@ -40,8 +40,8 @@ class EventBus:
                       occurred_at=occurred_at or utcnow(), data=payload)
         records.record_event(session, event.id, event.type, business_key, event.occurred_at,
                              _json(payload))
-        session.add(OutboxEntry(event_id=event.id, event_type=event.type,
-                                business_key=business_key))
+        records.insert_row(session, OutboxEntry, event_id=event.id,
+                           event_type=event.type, business_key=business_key)
         session.info.setdefault("o2c_events", []).append(event)
         return event
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from harness.canonical import Event
 
@@ -25,6 +26,7 @@ from .db import Database
 from .db.reliability_tables import OutboxEntry
 from .db.tables import EventRecord, utcnow
 from .observability import get_logger
+from .records import table_of
 
 log = get_logger("integration.outbox")
 
@@ -50,16 +52,13 @@ class OutboxRelay:
             done, after = 0, 0
             blocked: set[str] = set()  # keys with an unpublished event: later ones wait
             while True:
-                with self.db.session() as session:
-                    rows = list(session.execute(
-                        select(OutboxEntry.id, EventRecord).join(
-                            EventRecord, EventRecord.id == OutboxEntry.event_id)
-                        .where(OutboxEntry.published_at.is_(None), OutboxEntry.id > after)
-                        .order_by(OutboxEntry.id).limit(self.batch)))
+                with self.db.engine.connect() as connection:
+                    rows = list(connection.execute(_PENDING, {"after": after,
+                                                              "batch": self.batch}))
                 if not rows:
                     return done
-                for entry_id, record in rows:
-                    after = entry_id
+                for record in rows:
+                    entry_id = after = record.entry_id
                     if record.business_key in blocked:
                         continue
                     try:
@@ -79,11 +78,9 @@ class OutboxRelay:
         """Mark the entry and its event published: two UPDATEs, nothing read back (the event
         carries its whole payload)."""
         now = utcnow()
-        with self.db.session() as session:
-            session.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id).values(
-                published_at=now, attempts=OutboxEntry.attempts + 1))
-            session.execute(update(EventRecord).where(EventRecord.id == event_id).values(
-                published_at=now))
+        with self.db.engine.begin() as connection:
+            connection.execute(_ENTRY_PUBLISHED, {"entry": entry_id, "now": now})
+            connection.execute(_EVENT_PUBLISHED, {"event": event_id, "now": now})
 
     def _failed(self, entry_id: int, exc: Exception) -> None:
         log.warning("event not published yet", entry=entry_id,
@@ -114,7 +111,21 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval_s)
 
 
-def _event(record: EventRecord) -> Event:
+_OUT, _EVENTS = table_of(OutboxEntry), table_of(EventRecord)
+# Core statements, built once: the relay runs after every unit of work that emitted an event
+_PENDING = (select(_OUT.c.id.label("entry_id"), _EVENTS.c.id, _EVENTS.c.type,
+                   _EVENTS.c.business_key, _EVENTS.c.correlation_id, _EVENTS.c.occurred_at,
+                   _EVENTS.c.payload)
+            .join(_EVENTS, _EVENTS.c.id == _OUT.c.event_id)
+            .where(_OUT.c.published_at.is_(None), _OUT.c.id > bindparam("after"))
+            .order_by(_OUT.c.id).limit(bindparam("batch")))
+_ENTRY_PUBLISHED = update(_OUT).where(_OUT.c.id == bindparam("entry")).values(
+    published_at=bindparam("now"), attempts=_OUT.c.attempts + 1)
+_EVENT_PUBLISHED = update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(
+    published_at=bindparam("now"))
+
+
+def _event(record: Any) -> Event:
     import orjson
 
     return Event.model_validate_json(orjson.dumps({

@@ -1,19 +1,25 @@
 """The layer's bookkeeping on its own database: cross-references, timeline, exceptions,
 idempotency keys, the webhook inbox and emitted events. Every function takes the session of
-the caller's unit of work, so a state change and its bookkeeping commit together."""
+the caller's unit of work, so a state change and its bookkeeping commit together.
+
+The hot ones write with one Core statement on the unit's connection, at once, instead of
+adding ORM objects for the flush: the same rows in the same transaction, without the unit of
+work's flush machinery (about three times cheaper per write, measured; ``bench/RESULTS.md``).
+:func:`save` does the same for a change to a loaded row."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import correlation
 from .db.tables import (
@@ -32,18 +38,64 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
+# -- writes without the ORM flush ----------------------------------------------------------------
+def table_of(model: type[Any]) -> Table:
+    """The table of a mapped class (typed)."""
+    return cast(Table, model.__table__)
+
+
+_UPDATES: dict[type[Any], tuple[str, Any]] = {}
+
+
+def save(session: Session, row: Any, **values: Any) -> None:
+    """Write ``values`` to the loaded ORM ``row`` with one UPDATE by primary key, now, and
+    into ``row`` as its loaded state (not dirty: the flush leaves it alone). Column defaults
+    for updates (``updated_at``) apply as in a flush."""
+    known = _UPDATES.get(type(row))
+    if known is None:
+        # every table saved this way has a one-column key
+        (key,) = table_of(type(row)).primary_key.columns
+        known = _UPDATES[type(row)] = (key.key, update(table_of(type(row))).where(
+            key == bindparam("pk_")))
+    session.connection().execute(known[1], {"pk_": getattr(row, known[0]), **values})
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+
+
+_INSERT_OF: dict[type[Any], Any] = {}
+
+
+def insert_row(session: Session, model: type[Any], **values: Any) -> None:
+    """One INSERT of a ``model`` row now (column defaults applied), on the unit's
+    connection."""
+    statement = _INSERT_OF.get(model)
+    if statement is None:
+        statement = _INSERT_OF[model] = insert(table_of(model))
+    session.connection().execute(statement, values)
+
+
 # -- cross-references --------------------------------------------------------------------------
+_XREF = table_of(CrossReference)
+_XREF_OF = select(_XREF.c.id, _XREF.c.external_id).where(
+    _XREF.c.entity == bindparam("entity"), _XREF.c.canonical_id == bindparam("canonical_id"),
+    _XREF.c.system == bindparam("system"), _XREF.c.scope == bindparam("scope"))
+_XREF_SET = update(_XREF).where(_XREF.c.id == bindparam("pk_"))
+
+
 def link(session: Session, entity: str, canonical_id: str, system: str, external_id: str,
          scope: str = "") -> None:
-    existing = session.scalar(select(CrossReference).where(
-        CrossReference.entity == entity, CrossReference.canonical_id == canonical_id,
-        CrossReference.system == system, CrossReference.scope == scope))
+    """The cross-reference of ``canonical_id`` in ``system`` (within ``scope``), created or
+    moved to ``external_id``."""
+    key = {"entity": entity, "canonical_id": canonical_id, "system": system, "scope": scope}
+    session.flush()  # a reference added as an ORM object in this unit is found too
+    connection = session.connection()
+    existing = connection.execute(_XREF_OF, key).first()
     if existing is not None:
-        existing.external_id = external_id
+        if existing.external_id != external_id:
+            connection.execute(_XREF_SET, {"pk_": existing.id, "external_id": external_id})
         return
-    session.add(CrossReference(entity=entity, canonical_id=canonical_id, system=system,
-                               external_id=external_id, scope=scope,
-                               correlation_id=correlation.current_id()))
+    insert_row(session, CrossReference, **key, external_id=external_id,
+               correlation_id=correlation.current_id())
 
 
 def external_id(session: Session, entity: str, canonical_id: str, system: str,
@@ -71,10 +123,10 @@ def step(session: Session, business_key: str, name: str, system: str, *,
          **detail: Any) -> None:
     """Record one step of a business flow (what happened, in which system, when, under which
     correlation id)."""
-    session.add(TimelineStep(business_key=business_key, subject=subject, step=name,
-                             system=system, at=at or utcnow(),
-                             correlation_id=correlation.current_id(),
-                             detail=orjson.loads(orjson.dumps(detail, default=str))))
+    insert_row(session, TimelineStep, business_key=business_key, subject=subject,
+               step=name, system=system, at=at or utcnow(),
+               correlation_id=correlation.current_id(),
+               detail=orjson.loads(orjson.dumps(detail, default=str)))
 
 
 def timeline(session: Session, key: str) -> list[TimelineStep]:
@@ -99,11 +151,11 @@ def exception(session: Session, business_key: str, kind: str, system: str,
 
 
 def resolve_exceptions(session: Session, business_key: str, *kinds: str) -> None:
-    """Mark the open exceptions of these kinds for ``business_key`` resolved (one query)."""
-    for record in session.scalars(select(ExceptionRecord).where(
-            ExceptionRecord.business_key == business_key, ExceptionRecord.kind.in_(kinds),
-            ExceptionRecord.resolved.is_(False))):
-        record.resolved = True
+    """Mark the open exceptions of these kinds for ``business_key`` resolved (one UPDATE;
+    records of this unit and loaded ones included)."""
+    session.execute(update(ExceptionRecord).where(
+        ExceptionRecord.business_key == business_key, ExceptionRecord.kind.in_(kinds),
+        ExceptionRecord.resolved.is_(False)).values(resolved=True))
 
 
 # -- idempotency -------------------------------------------------------------------------------
@@ -160,9 +212,7 @@ _INSERTS: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_in
 
 # -- events ------------------------------------------------------------------------------------
 def record_event(session: Session, event_id: str, type_: str, business_key: str,
-                 occurred_at: datetime, payload: dict[str, Any]) -> EventRecord:
-    record = EventRecord(id=event_id, type=type_, business_key=business_key,
-                         correlation_id=correlation.current_id(), occurred_at=occurred_at,
-                         payload=payload, published_at=None)
-    session.add(record)
-    return record
+                 occurred_at: datetime, payload: dict[str, Any]) -> None:
+    insert_row(session, EventRecord, id=event_id, type=type_,
+               business_key=business_key, correlation_id=correlation.current_id(),
+               occurred_at=occurred_at, payload=payload, published_at=None)

@@ -35,9 +35,9 @@ OPEN_STATES = (InvoiceStatus.DRAFT.value, InvoiceStatus.HELD.value,
 PAST_POSTING = (InvoiceStatus.POSTED.value, InvoiceStatus.PAID.value)  # never go back
 
 
-def _move(row: InvoiceRow, target: InvoiceStatus) -> None:
-    row.status = transition(INVOICE_TRANSITIONS, InvoiceStatus(row.status), target,
-                            "invoice").value
+def _to(row: InvoiceRow, target: InvoiceStatus) -> str:
+    """``row``'s status moved to ``target`` (checked against the invoice's transitions)."""
+    return transition(INVOICE_TRANSITIONS, InvoiceStatus(row.status), target, "invoice").value
 
 
 def _ts(value: int | None) -> datetime | None:
@@ -140,8 +140,8 @@ async def _hold(services: Services, invoice: dict[str, Any]) -> dict[str, Any] |
             if held.get("status") != "draft":
                 _finalized_by_billing(session, row, held)
             elif row.status == InvoiceStatus.DRAFT.value:
-                _move(row, InvoiceStatus.HELD)
-                row.hold_reasons = ["tax", "erp_customer"]
+                records.save(session, row, status=_to(row, InvoiceStatus.HELD),
+                             hold_reasons=["tax", "erp_customer"])
                 records.step(session, row.customer_id, "billing.invoice_held", "billing",
                              subject=invoice["id"], reasons=row.hold_reasons)
         return held
@@ -208,7 +208,7 @@ async def _finalize_held(services: Services, billing_invoice_id: str, customer_i
             row = _invoice_row(session, billing_invoice_id)
             assert row is not None
             if "erp_customer" not in row.hold_reasons:
-                row.hold_reasons = [*row.hold_reasons, "erp_customer"]
+                records.save(session, row, hold_reasons=[*row.hold_reasons, "erp_customer"])
             records.step(session, customer_id, "invoice.waiting_for_erp_customer",
                          "integration", subject=billing_invoice_id, reason=str(err))
         return False, None
@@ -216,8 +216,7 @@ async def _finalize_held(services: Services, billing_invoice_id: str, customer_i
     async with services.unit() as session:
         row = _invoice_row(session, billing_invoice_id)
         assert row is not None
-        row.hold_reasons = []
-        _mark_finalized(session, row, finalized)
+        _mark_finalized(session, row, finalized, hold_reasons=[])
         return True, _begin_posting(services, session, row)
 
 
@@ -262,12 +261,12 @@ async def _determine_tax(services: Services, billing_invoice_id: str, customer_i
     async with services.unit() as session:
         row = _invoice_row(session, billing_invoice_id)
         assert row is not None
-        row.tax_amount = tax_minor
-        row.tax_transaction_code = transaction["code"]
-        row.tax_company_code = str(args["company_code"])
-        row.hold_reasons = [r for r in row.hold_reasons if r != "tax"]
+        records.save(session, row, tax_amount=tax_minor,
+                     tax_transaction_code=transaction["code"],
+                     tax_company_code=str(args["company_code"]),
+                     hold_reasons=[r for r in row.hold_reasons if r != "tax"],
+                     status=_to(row, InvoiceStatus.TAX_DETERMINED))
         records.resolve_exceptions(session, billing_invoice_id, "tax_mismatch")
-        _move(row, InvoiceStatus.TAX_DETERMINED)
         records.step(session, customer_id, "tax.determined", "tax", subject=billing_invoice_id,
                      transaction=transaction["code"], total_tax=transaction.get("totalTax"))
         if tax_minor and not billed_tax:
@@ -304,8 +303,8 @@ async def _record_billed_tax(services: Services, billing_invoice_id: str) -> boo
                   f"{args['currency']}; not posted")
             return False
         records.resolve_exceptions(session, billing_invoice_id, "tax_mismatch")
-        row.tax_transaction_code = transaction["code"]
-        row.tax_company_code = str(args["company_code"])
+        records.save(session, row, tax_transaction_code=transaction["code"],
+                     tax_company_code=str(args["company_code"]))
         records.step(session, customer_id, "tax.determined", "tax", subject=billing_invoice_id,
                      transaction=transaction["code"], total_tax=transaction.get("totalTax"),
                      billed_tax=billed_tax)
@@ -318,8 +317,8 @@ def _finalized_by_billing(session: Any, row: InvoiceRow, invoice: dict[str, Any]
     tax is what billing charged; before posting, the layer records it in AvaTax and checks
     it there (``_record_billed_tax``)."""
     if row.status in OPEN_STATES and row.tax_transaction_code is None:
-        row.net_amount = _net_of(invoice)
-        row.tax_amount = int(invoice["total"]) - row.net_amount
+        net = _net_of(invoice)
+        records.save(session, row, net_amount=net, tax_amount=int(invoice["total"]) - net)
         records.step(session, row.customer_id, "tax.billed", "billing",
                      subject=row.billing_invoice_id, amount=row.tax_amount,
                      reason=f"finalized by billing ({invoice.get('billing_reason')}) "
@@ -327,14 +326,18 @@ def _finalized_by_billing(session: Any, row: InvoiceRow, invoice: dict[str, Any]
     _mark_finalized(session, row, invoice)
 
 
-def _mark_finalized(session: Any, row: InvoiceRow, invoice: dict[str, Any]) -> None:
+def _mark_finalized(session: Any, row: InvoiceRow, invoice: dict[str, Any],
+                    **also: Any) -> None:
+    """Billing's finalization recorded on ``row`` (with the changes ``also``)."""
     if invoice.get("status") in ("draft", None) or row.status in (
             InvoiceStatus.FINALIZED.value, InvoiceStatus.POSTED.value, InvoiceStatus.PAID.value):
+        if also:
+            records.save(session, row, **also)
         return
-    _move(row, InvoiceStatus.FINALIZED)
-    row.number = invoice.get("number")
-    row.billing_finalized_at = _ts((invoice.get("status_transitions") or {}).get(
-        "finalized_at")) or utcnow()
+    records.save(session, row, **also, status=_to(row, InvoiceStatus.FINALIZED),
+                 number=invoice.get("number"),
+                 billing_finalized_at=_ts((invoice.get("status_transitions") or {}).get(
+                     "finalized_at")) or utcnow())
     billed_gross = int(invoice.get("total") or 0)
     if billed_gross != row.net_amount + row.tax_amount:
         records.exception(session, row.billing_invoice_id, "amount_mismatch", "billing",
@@ -403,7 +406,7 @@ def _begin_posting(services: Services, session: Any, row: InvoiceRow) -> _Postin
         return None
     if row.net_amount + row.tax_amount <= 0:
         if "zero_amount" not in row.hold_reasons:
-            row.hold_reasons = ["zero_amount"]
+            records.save(session, row, hold_reasons=["zero_amount"])
             records.step(session, row.customer_id, "erp.posting_not_required",
                          "integration", subject=billing_invoice_id)
         return None
@@ -486,11 +489,13 @@ def _start_attempt(services: Services, session: Any, row: InvoiceRow,
     (a posting the layer was killed in the middle of is in doubt: looked up, not re-sent)."""
     billing_invoice_id = row.billing_invoice_id
     if ledger is None:
-        ledger = ErpPosting(billing_invoice_id=billing_invoice_id, erp=erp,
-                            company_code=company_code, status="attempting", attempts=0,
-                            correlation_id=row.correlation_id)
-        session.add(ledger)
-    elif ledger.status == "attempting" and ledger.updated_at < services.started_at:
+        records.insert_row(session, ErpPosting,
+                           billing_invoice_id=billing_invoice_id, erp=erp,
+                           company_code=company_code, status="attempting", attempts=1,
+                           correlation_id=row.correlation_id)
+        return _Attempt(erp, company_code, row.currency, row.net_amount, row.tax_amount,
+                        row.number or "", False)
+    if ledger.status == "attempting" and ledger.updated_at < services.started_at:
         # a process stopped (killed) during this posting: the ERP may still book the
         # request it had sent, so it is in doubt — looked up after in_doubt_after_s,
         # re-posted only if not booked by then (never a blind second posting)
@@ -503,8 +508,8 @@ def _start_attempt(services: Services, session: Any, row: InvoiceRow,
         records.step(session, billing_invoice_id, "erp.posting_in_doubt", ledger.erp,
                      subject=billing_invoice_id, reason="process restarted")
         return None
-    ledger.attempts += 1
-    ledger.status = "attempting" if ledger.status != "posted" else "posted"
+    records.save(session, ledger, attempts=ledger.attempts + 1,
+                 status="attempting" if ledger.status != "posted" else "posted")
     # a started posting keeps its ERP
     return _Attempt(ledger.erp, ledger.company_code, row.currency, row.net_amount,
                     row.tax_amount, row.number or "", ledger.attempts > 1)
@@ -575,18 +580,17 @@ async def _posted(services: Services, billing_invoice_id: str, erp: str, company
         assert row is not None
         ledger = session.get_one(ErpPosting, billing_invoice_id)
         if document is None:
-            ledger.status, ledger.queue_ticket = "queued", queued
+            records.save(session, ledger, status="queued", queue_ticket=queued)
             if "erp_queued" not in row.hold_reasons:
-                row.hold_reasons = ["erp_queued"]
+                records.save(session, row, hold_reasons=["erp_queued"])
                 records.step(session, row.customer_id, "erp.posting_queued", erp,
                              subject=billing_invoice_id, ticket=queued)
             return
-        ledger.status, ledger.document, ledger.fiscal_year = "posted", document, year
-        row.erp, row.company_code = erp, company_code
-        row.erp_document, row.erp_fiscal_year = document, year
-        row.posted_at = utcnow()
-        row.hold_reasons = []
-        _move(row, InvoiceStatus.POSTED)
+        records.save(session, ledger, status="posted", document=document, fiscal_year=year)
+        posted_at = utcnow()
+        records.save(session, row, erp=erp, company_code=company_code, erp_document=document,
+                     erp_fiscal_year=year, posted_at=posted_at, hold_reasons=[],
+                     status=_to(row, InvoiceStatus.POSTED))
         # an ERP document is unique per company code and fiscal year only
         records.link(session, "invoice", row.id, erp, f"{year}/{document}" if year else document,
                      company_code)
@@ -604,7 +608,7 @@ async def _posted(services: Services, billing_invoice_id: str, erp: str, company
         services.metrics.postings.labels(erp).inc()
         if row.billing_finalized_at:
             services.metrics.posting_latency.observe(
-                (row.posted_at - row.billing_finalized_at).total_seconds())
+                (posted_at - row.billing_finalized_at).total_seconds())
         tax_code, tax_company = row.tax_transaction_code, row.tax_company_code
     if tax_code and tax_company:  # a crash before it: the sweep commits it (dlq.sweep)
         await _commit_tax(services, billing_invoice_id, tax_company, tax_code)
@@ -624,7 +628,7 @@ async def _commit_tax(services: Services, billing_invoice_id: str, company: str,
     async with services.unit() as session:
         row = _invoice_row(session, billing_invoice_id)
         assert row is not None
-        row.tax_committed = True
+        records.save(session, row, tax_committed=True)
         records.step(session, row.customer_id, "tax.committed", "tax",
                      subject=billing_invoice_id, transaction=code)
 
