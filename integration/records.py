@@ -62,6 +62,13 @@ def save(session: Session, row: Any, **values: Any) -> None:
         set_committed_value(row, name, value)
 
 
+def read(session: Session, statement: Any, params: dict[str, Any]) -> Any:
+    """A Core read (a statement built once) on the unit's connection; what the unit added as
+    ORM objects is flushed first, as an ORM query's autoflush would."""
+    session.flush()  # nothing to do (and cheap) when the unit holds no pending objects
+    return session.connection().execute(statement, params)
+
+
 _INSERT_OF: dict[type[Any], Any] = {}
 
 
@@ -87,28 +94,31 @@ def link(session: Session, entity: str, canonical_id: str, system: str, external
     """The cross-reference of ``canonical_id`` in ``system`` (within ``scope``), created or
     moved to ``external_id``."""
     key = {"entity": entity, "canonical_id": canonical_id, "system": system, "scope": scope}
-    session.flush()  # a reference added as an ORM object in this unit is found too
-    connection = session.connection()
-    existing = connection.execute(_XREF_OF, key).first()
+    existing = read(session, _XREF_OF, key).first()
     if existing is not None:
         if existing.external_id != external_id:
-            connection.execute(_XREF_SET, {"pk_": existing.id, "external_id": external_id})
+            session.connection().execute(_XREF_SET, {"pk_": existing.id,
+                                                     "external_id": external_id})
         return
     insert_row(session, CrossReference, **key, external_id=external_id,
                correlation_id=correlation.current_id())
 
 
+_CANONICAL_OF = select(_XREF.c.canonical_id).where(
+    _XREF.c.entity == bindparam("entity"), _XREF.c.system == bindparam("system"),
+    _XREF.c.external_id == bindparam("external_id")).limit(1)
+
+
 def external_id(session: Session, entity: str, canonical_id: str, system: str,
                 scope: str = "") -> str | None:
-    return session.scalar(select(CrossReference.external_id).where(
-        CrossReference.entity == entity, CrossReference.canonical_id == canonical_id,
-        CrossReference.system == system, CrossReference.scope == scope))
+    found = read(session, _XREF_OF, {"entity": entity, "canonical_id": canonical_id,
+                                     "system": system, "scope": scope}).first()
+    return found.external_id if found is not None else None
 
 
 def canonical_id(session: Session, entity: str, system: str, external: str) -> str | None:
-    return session.scalar(select(CrossReference.canonical_id).where(
-        CrossReference.entity == entity, CrossReference.system == system,
-        CrossReference.external_id == external))
+    return read(session, _CANONICAL_OF, {  # type: ignore[no-any-return]
+        "entity": entity, "system": system, "external_id": external}).scalar()
 
 
 def references(session: Session, entity: str, canonical: str) -> dict[str, str]:
@@ -150,12 +160,19 @@ def exception(session: Session, business_key: str, kind: str, system: str,
     return record
 
 
+_EXCEPTIONS = table_of(ExceptionRecord)
+_RESOLVE = update(_EXCEPTIONS).where(
+    _EXCEPTIONS.c.business_key == bindparam("key"),
+    _EXCEPTIONS.c.kind.in_(bindparam("kinds", expanding=True)),
+    _EXCEPTIONS.c.resolved.is_(False)).values(resolved=True)
+
+
 def resolve_exceptions(session: Session, business_key: str, *kinds: str) -> None:
-    """Mark the open exceptions of these kinds for ``business_key`` resolved (one UPDATE;
-    records of this unit and loaded ones included)."""
-    session.execute(update(ExceptionRecord).where(
-        ExceptionRecord.business_key == business_key, ExceptionRecord.kind.in_(kinds),
-        ExceptionRecord.resolved.is_(False)).values(resolved=True))
+    """Mark the open exceptions of these kinds for ``business_key`` resolved: one UPDATE,
+    which covers the records this unit added (flushed first); a record already loaded keeps
+    its old ``resolved`` in memory."""
+    session.flush()
+    session.connection().execute(_RESOLVE, {"key": business_key, "kinds": list(kinds)})
 
 
 # -- idempotency -------------------------------------------------------------------------------
@@ -188,25 +205,33 @@ def receive(session: Session, source: str, event_id: str, event_type: str,
     One ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL): a concurrent delivery
     of the same event loses on the primary key, never with an error."""
     message_id = f"{source}:{event_id}"
-    insert = _INSERTS[session.get_bind().dialect.name]
-    table = InboxMessage.__table__
-    inserted = session.execute(insert(table).values(
-        id=message_id, source=source, event_type=event_type, payload=payload,
-        correlation_id=correlation.current_id()).on_conflict_do_nothing(
-        index_elements=[table.c.id]).returning(table.c.id))  # no row back: it was there
+    connection = session.connection()
+    dialect = connection.dialect.name
+    statement = _RECEIVE.get(dialect)
+    if statement is None:
+        table = _INBOX
+        statement = _RECEIVE[dialect] = _INSERTS[dialect](table).on_conflict_do_nothing(
+            index_elements=[table.c.id]).returning(table.c.id)  # no row back: it was there
+    inserted = connection.execute(statement, {
+        "id": message_id, "source": source, "event_type": event_type, "payload": payload,
+        "correlation_id": correlation.current_id()})
     if inserted.first() is not None:
         return True
-    session.execute(update(InboxMessage).where(InboxMessage.id == message_id).values(
-        duplicates=InboxMessage.duplicates + 1))
+    connection.execute(_DUPLICATE, {"pk_": message_id})
     return False
 
 
 def inbox_outcome(session: Session, message_id: str, status: str, error: str | None) -> None:
     """A received message's job ended: ``processed`` or ``failed`` (with the error)."""
-    session.execute(update(InboxMessage).where(InboxMessage.id == message_id).values(
-        status=status, error=error))
+    session.connection().execute(_OUTCOME, {"pk_": message_id, "status": status,
+                                            "error": error})
 
 
+_INBOX = table_of(InboxMessage)
+_RECEIVE: dict[str, Any] = {}
+_DUPLICATE = update(_INBOX).where(_INBOX.c.id == bindparam("pk_")).values(
+    duplicates=_INBOX.c.duplicates + 1)
+_OUTCOME = update(_INBOX).where(_INBOX.c.id == bindparam("pk_"))
 _INSERTS: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from . import records
 from .db.tables import WavePlanEntry as WaveRow
 from .settings import WavePlanEntry
 
@@ -58,10 +59,15 @@ def seed_wave_plan(session: Session, entries: list[WavePlanEntry]) -> None:
         replace_wave_plan(session, entries)
 
 
+_WAVES = records.table_of(WaveRow)
+_ROUTE_AT = select(_WAVES.c.legal_entity, _WAVES.c.erp, _WAVES.c.company_code,
+                   _WAVES.c.effective_at).where(
+    _WAVES.c.legal_entity == bindparam("legal_entity"),
+    _WAVES.c.effective_at <= bindparam("at")).order_by(_WAVES.c.effective_at.desc()).limit(1)
+
+
 def route(session: Session, legal_entity: str, at: datetime) -> Route:
-    row = session.scalar(select(WaveRow).where(
-        WaveRow.legal_entity == legal_entity, WaveRow.effective_at <= at).order_by(
-        WaveRow.effective_at.desc()).limit(1))
+    row = records.read(session, _ROUTE_AT, {"legal_entity": legal_entity, "at": at}).first()
     if row is None:
         raise RoutingError(f"no ERP in the wave plan for legal entity {legal_entity!r} at "
                            f"{at.isoformat()}")
