@@ -57,6 +57,25 @@ def test_cli_has_the_integration_serve_command() -> None:
     assert "Serve the layer alone" in result.output
 
 
+def _free_port_below_ephemeral_range() -> int:
+    """A free 127.0.0.1 port under the kernel's ephemeral range (which port 0 draws from)."""
+    import random
+    import socket
+
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for port in random.sample(range(20000, max(low, 20001)), k=min(200, max(low - 20000, 1))):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
 def test_a_restarted_layer_registers_again_with_a_fresh_billing_sandbox(tmp_path: Path) -> None:
     from o2c_landscape import landscape
 
@@ -64,9 +83,11 @@ def test_a_restarted_layer_registers_again_with_a_fresh_billing_sandbox(tmp_path
         return [e["url"] for e in scape.sim("billing").get("/v1/webhook_endpoints", headers={
             "Authorization": "Bearer sk_test_o2c_harness"}).json()["data"]]
 
-    with landscape(tmp_path) as first:  # the layer's database is tmp_path/layer.db
+    # the layer comes back on its port; a port below the ephemeral range, so that no other
+    # test (xdist worker) binding port 0 meanwhile is handed it
+    port = _free_port_below_ephemeral_range()
+    with landscape(tmp_path, layer_port=port) as first:  # the database: tmp_path/layer.db
         assert endpoints(first) == [f"{first.layer_url}/webhooks/stripe"]
-        port = int(first.layer_url.rsplit(":", 1)[1])
     # same database and public URL, new (empty) simulators: the stored registration is stale
     with landscape(tmp_path, layer_port=port) as second:
         assert second.layer_url == first.layer_url
