@@ -1,8 +1,12 @@
-"""``bench.e2e --profile py-spy``: py-spy's collapsed stacks summarized as shares (no py-spy
-run here: the stacks are written by hand in py-spy's ``--format raw`` shape)."""
+"""How the benchmarks read their measurements: py-spy's collapsed stacks as shares
+(``bench.e2e --profile py-spy``; the stacks written by hand in py-spy's ``--format raw`` shape)
+and the ceiling target judged by the paired rounds (``bench.peers``). Nothing is served here."""
 
 from __future__ import annotations
 
+import pytest
+
+from bench.peers import print_table, ratios
 from bench.profiled_layer import _package, summarize_collapsed
 
 LOOP = "Runner.run (asyncio/runners.py:118)"
@@ -44,3 +48,23 @@ def test_shares_by_package_and_layer_function_leave_parked_threads_out() -> None
 
 def test_no_samples() -> None:
     assert summarize_collapsed(f"{IDLE} 5\n", rate=100) == "no samples\n"
+
+
+def test_the_ceiling_target_is_judged_by_the_paired_median(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """One cell each can land either side of 0.7 on a drifting machine; the paired rounds'
+    median decides, and both figures are printed."""
+
+    def cell(rps: float) -> dict[str, float]:
+        return {"rps": rps, "p50_ms": 1.0, "p99_ms": 2.0}
+
+    results = {"billing": {"cells": {"GET": cell(7_200.0)}},
+               "ceiling": {"cells": {"GET": cell(10_000.0)}}}
+    paired = {"rounds": 3, "median": 0.61, "min": 0.59, "max": 0.62}
+    print_table(results, ratios(results), paired)
+    out = capsys.readouterr().out
+    assert "billing/ceiling 0.72" in out  # the single cells, as measured
+    assert "in 3 paired rounds: median 0.61 (pairs 0.59-0.62)" in out
+    assert "billing/ceiling >= 0.7: NOT met (0.61, the paired rounds' median)" in out
+    print_table(results, ratios(results), None)
+    assert "billing/ceiling >= 0.7: met (0.72)" in capsys.readouterr().out
