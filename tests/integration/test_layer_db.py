@@ -12,12 +12,18 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from o2c_landscape import postgres_url
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import IntegrityError
 
 from integration import records
 from integration.db import Base, Database
-from integration.db.tables import CustomerRow, InvoiceRow
+from integration.db.tables import (
+    CrossReference,
+    CustomerRow,
+    ErpPosting,
+    ExceptionRecord,
+    InvoiceRow,
+)
 from integration.routing import route, seed_wave_plan
 from integration.settings import Settings
 
@@ -92,3 +98,66 @@ def test_inbox_drops_a_second_delivery(database: Database) -> None:
         assert records.receive(s, "billing", "evt_1", "invoice.created", {"id": "evt_1"})
     with database.session() as s:
         assert not records.receive(s, "billing", "evt_1", "invoice.created", {"id": "evt_1"})
+
+
+def _customer_and_invoice(database: Database) -> None:
+    database.migrate()
+    with database.session() as s:
+        s.add(CustomerRow(id="cus_" + "2" * 32, crm_account_id="001B", match_key="US|b|",
+                          name="B Inc", legal_entity="US01", country="US", currency="USD",
+                          email=None, tax_id=None, address={"country": "US"},
+                          status="received", sources={}, correlation_id="c-2"))
+        s.flush()
+        s.add(InvoiceRow(id="inv_1", billing_invoice_id="in_1", customer_id="cus_" + "2" * 32,
+                         legal_entity="US01", currency="USD", net_amount=100, status="draft",
+                         hold_reasons=[], correlation_id="c-2"))
+
+
+def test_save_writes_at_once_and_leaves_the_flush_nothing(database: Database) -> None:
+    """``records.save``: one UPDATE now; the loaded row shows the values as its committed
+    state (nothing dirty for the flush); ``updated_at`` gets its ``onupdate`` as in a
+    flush."""
+    _customer_and_invoice(database)
+    with database.session() as s:
+        row = s.get_one(InvoiceRow, "inv_1")
+        before = row.updated_at
+        records.save(s, row, status="held", hold_reasons=["tax"], tax_amount=19)
+        assert (row.status, row.hold_reasons, row.tax_amount) == ("held", ["tax"], 19)
+        assert not s.dirty
+        # the same transaction sees it before the commit
+        assert s.scalar(select(InvoiceRow.status).where(InvoiceRow.id == "inv_1")) == "held"
+    with database.session() as s:
+        row = s.get_one(InvoiceRow, "inv_1")
+        assert (row.status, row.hold_reasons, row.tax_amount) == ("held", ["tax"], 19)
+        assert row.updated_at > before
+    with pytest.raises(RuntimeError), database.session() as s:  # rolled back with its unit
+        records.save(s, s.get_one(InvoiceRow, "inv_1"), status="posted")
+        raise RuntimeError("the unit fails")
+    with database.session() as s:
+        assert s.get_one(InvoiceRow, "inv_1").status == "held"
+
+
+def test_core_writes_and_reads_see_the_units_orm_objects(database: Database) -> None:
+    """``records.read`` and ``resolve_exceptions`` flush the unit's pending ORM objects first
+    (as an ORM query's autoflush would); ``insert_row`` applies column defaults."""
+    _customer_and_invoice(database)
+    with database.session() as s:
+        records.exception(s, "in_1", "tax_mismatch", "tax", "pending, not flushed")
+        records.exception(s, "in_1", "erp_posting_delayed", "cloud_erp", "stays open")
+        records.resolve_exceptions(s, "in_1", "tax_mismatch", "amount_mismatch")
+        records.insert_row(s, ErpPosting, billing_invoice_id="in_1", erp="cloud_erp",
+                           company_code="1010", status="attempting", correlation_id="c-2")
+    with database.session() as s:
+        open_kinds = s.scalars(select(ExceptionRecord.kind).where(
+            ExceptionRecord.business_key == "in_1", ExceptionRecord.resolved.is_(False)))
+        assert list(open_kinds) == ["erp_posting_delayed"]
+        ledger = s.get_one(ErpPosting, "in_1")
+        assert (ledger.attempts, ledger.created_at.tzinfo is not None) == (0, True)
+    with database.session() as s:
+        s.add(CrossReference(entity="invoice", canonical_id="inv_1", system="billing",
+                             external_id="in_1", scope="", correlation_id="c-2"))
+        assert records.canonical_id(s, "invoice", "billing", "in_1") == "inv_1"  # pending
+        records.link(s, "invoice", "inv_1", "billing", "in_1b")  # moves the pending one
+        assert records.external_id(s, "invoice", "inv_1", "billing") == "in_1b"
+    with database.session() as s:
+        assert records.references(s, "invoice", "inv_1") == {"billing": "in_1b"}
