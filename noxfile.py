@@ -100,6 +100,17 @@ def bench_e2e(session: nox.Session) -> None:
     session.run("python", "-m", "bench.e2e", *session.posargs)
 
 
+@nox.session(name="bench-ab", python="3.11")
+def bench_ab(session: nox.Session) -> None:
+    """The end-to-end benchmark before (a git revision) and after (this checkout), runs
+    alternating, medians and ratios in one run; arguments go to `python -m bench.ab`
+    (e.g. `nox -s bench-ab -- 755d053 --rounds 3`)."""
+    if not session.posargs:
+        session.error("name the 'before' revision: nox -s bench-ab -- <rev> [--rounds N]")
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "bench.ab", *session.posargs)
+
+
 @nox.session(name="bench-locust", python="3.11")
 def bench_locust(session: nox.Session) -> None:
     """The harness's own Locust user time per request against the bare ceiling app, next to
