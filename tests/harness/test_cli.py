@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,12 +18,6 @@ import pytest
 from simulators._kit.testing import wait_for
 
 AUTH = {"Authorization": "Bearer sk_test_o2c_harness"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def harness(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -51,7 +45,8 @@ def test_version(workdir: Path) -> None:
     assert result.stdout.startswith("o2c-harness ")
 
 
-def test_foreground_up_serves_and_ctrl_c_stops_cleanly(workdir: Path) -> None:
+def test_foreground_up_serves_and_ctrl_c_stops_cleanly(workdir: Path,
+                                                       free_port: Callable[[], int]) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
     proc = subprocess.Popen([sys.executable, "-m", "harness", "up", "--only", "billing",
@@ -99,7 +94,8 @@ def test_bad_flags_are_one_line_errors(workdir: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
-def test_detach_status_seed_down_and_state_survives_restart(workdir: Path) -> None:
+def test_detach_status_seed_down_and_state_survives_restart(workdir: Path,
+                                                            free_port: Callable[[], int]) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     up = ["up", "--only", "billing", "--port", f"billing={port}", "--persist", "--detach"]
@@ -130,7 +126,8 @@ def test_ca_path_creates_a_ca_once(workdir: Path) -> None:
     assert harness("ca", "path", cwd=workdir).stdout.strip() == str(path)
 
 
-def test_tls_landscape_is_trusted_with_the_harness_ca(workdir: Path) -> None:
+def test_tls_landscape_is_trusted_with_the_harness_ca(workdir: Path,
+                                                      free_port: Callable[[], int]) -> None:
     port = free_port()
     result = harness("up", "--only", "billing", "--port", f"billing={port}", "--tls",
                      "--detach", cwd=workdir)

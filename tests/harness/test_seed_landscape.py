@@ -7,10 +7,9 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,6 @@ from harness.business import (
     seed_landscape,
 )
 from harness.business.records import legacy_number
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 OPTIONS = BusinessOptions(seed=42, customers=300, dirtiness=Dirtiness.uniform(0.15))
 TAX_AUTH = {"Authorization": "Basic " + base64.b64encode(b"2000000001:o2c-test-license").decode()}
@@ -208,7 +200,8 @@ def test_a_bad_record_gets_the_vendor_error_and_names_the_record() -> None:
         assert r.headers["x-sim-import-failed-at"] == "customers[0]"
 
 
-def test_cli_seeds_a_running_landscape_and_writes_the_manifest(tmp_path: Path) -> None:
+def test_cli_seeds_a_running_landscape_and_writes_the_manifest(
+        tmp_path: Path, free_port: Callable[[], int]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
     # the simulators alone: the reference layer, when served, acts on what is seeded
     env["HARNESS_INTEGRATION__SERVE"] = "false"

@@ -3,6 +3,7 @@ simulators' URLs and credentials, on ``integration.url``, registering its webhoo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,26 +58,8 @@ def test_cli_has_the_integration_serve_command() -> None:
     assert "Serve the layer alone" in result.output
 
 
-def _free_port_below_ephemeral_range() -> int:
-    """A free 127.0.0.1 port under the kernel's ephemeral range (which port 0 draws from)."""
-    import random
-    import socket
-
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    for port in random.sample(range(20000, max(low, 20001)), k=min(200, max(low - 20000, 1))):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below the ephemeral range")
-
-
-def test_a_restarted_layer_registers_again_with_a_fresh_billing_sandbox(tmp_path: Path) -> None:
+def test_a_restarted_layer_registers_again_with_a_fresh_billing_sandbox(
+        tmp_path: Path, free_port: Callable[[], int]) -> None:
     from o2c_landscape import landscape
 
     def endpoints(scape: Any) -> list[str]:
@@ -85,7 +68,7 @@ def test_a_restarted_layer_registers_again_with_a_fresh_billing_sandbox(tmp_path
 
     # the layer comes back on its port; a port below the ephemeral range, so that no other
     # test (xdist worker) binding port 0 meanwhile is handed it
-    port = _free_port_below_ephemeral_range()
+    port = free_port()
     with landscape(tmp_path, layer_port=port) as first:  # the database: tmp_path/layer.db
         assert endpoints(first) == [f"{first.layer_url}/webhooks/stripe"]
     # same database and public URL, new (empty) simulators: the stored registration is stale
