@@ -309,6 +309,10 @@ class _EndpointApp:
         self.is_async = inspect.iscoroutinefunction(endpoint.handler)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.respond(scope, receive, send)
+
+    async def respond(self, scope: Scope, receive: Receive, send: Send) -> int:
+        """Serve one request; the status it was answered with."""
         scope["o2c.route"] = self.endpoint.path
         request = Request(scope, receive, send)
         try:
@@ -320,7 +324,12 @@ class _EndpointApp:
             log.exception("%s: unhandled error on %s %s", sim.name, request.method,
                           request.url.path)
             response = sim.internal_error().to_response()
-        await response(scope, receive, send)
+        try:
+            await response(scope, receive, send)
+        except BaseException:  # a reset fault, a client gone: what had been started
+            scope["o2c.status"] = response.status_code
+            raise
+        return response.status_code
 
 
 class KitStarlette(Starlette):
@@ -345,7 +354,7 @@ class KitStarlette(Starlette):
                 scope["router"] = router
                 endpoint = getattr(router.full_match(scope), "app", None)
                 if isinstance(endpoint, _EndpointApp):
-                    await observer.observe(endpoint, scope, receive, send)
+                    await observer.observe_endpoint(endpoint, scope, receive, send)
                     return
                 for key in ("route", "path_params", "endpoint"):  # as if never matched
                     scope.pop(key, None)

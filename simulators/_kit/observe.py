@@ -87,12 +87,12 @@ class ServedRequests:
 
     def __init__(self, simulator: str) -> None:
         self.simulator = simulator
-        self._counts: dict[tuple[str, str, str], list[float]] = {}  # key → [count, created]
+        self._counts: dict[tuple[str, str, int], list[float]] = {}  # key → [count, created]
         # route → [bucket counts (last: +Inf), sum, created]
         self._latency: dict[str, list[Any]] = {}
 
     def add(self, method: str, route: str, status: int, duration_s: float) -> None:
-        key = (method, route, str(status))
+        key = (method, route, status)  # the status label is rendered by collect()
         counted = self._counts.get(key)
         if counted is None:
             counted = self._counts[key] = [0.0, time.time()]
@@ -113,7 +113,8 @@ class ServedRequests:
         requests = CounterMetricFamily("sim_requests_total", "Requests served",
                                        labels=["simulator", "method", "route", "status"])
         for (method, route, status), (count, created) in list(self._counts.items()):
-            requests.add_metric([self.simulator, method, route, status], count, created=created)
+            requests.add_metric([self.simulator, method, route, str(status)], count,
+                                created=created)
         yield requests
         latency = Metric("sim_request_duration_seconds",
                          "Time to serve a request (including injected latency)", "histogram")
@@ -178,6 +179,24 @@ class ObserveMiddleware:
 
         try:
             await app(scope, receive, send_wrapper)
+        finally:
+            duration = time.perf_counter() - started
+            route = scope.get("o2c.route", "unmatched")
+            self.journal.record(at, scope, route, status, duration)
+            self.served.add(scope["method"], route, status, duration)
+
+    async def observe_endpoint(self, endpoint: Any, scope: Scope, receive: Receive,
+                               send: Send) -> None:
+        """:meth:`observe` for the kit's own endpoint app (the direct path): it tells the
+        status it answered with, so ``send`` is passed on unwrapped."""
+        started = time.perf_counter()
+        at = self.clock.now()
+        status = 500
+        try:
+            status = await endpoint.respond(scope, receive, send)
+        except BaseException:
+            status = scope.get("o2c.status", status)
+            raise
         finally:
             duration = time.perf_counter() - started
             route = scope.get("o2c.route", "unmatched")

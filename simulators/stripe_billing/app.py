@@ -12,7 +12,14 @@ from pydantic import Field
 from starlette.requests import Request
 
 from harness.canonical.secrets import Secret, builtin_secret, reveal
-from simulators._kit import Endpoint, FaultDecision, Simulator, SimulatorConfig, SimulatorError
+from simulators._kit import (
+    Endpoint,
+    FaultDecision,
+    Simulator,
+    SimulatorConfig,
+    SimulatorError,
+    header_value,
+)
 from simulators._kit.base import Port
 
 from . import openapi
@@ -74,9 +81,10 @@ class StripeSimulator(Simulator):
                          idempotent=op.idempotent) for op in operations()]
 
     def authenticate(self, request: Request) -> str | None:
-        header = request.headers.get("authorization")
-        if header is None:
+        raw = header_value(request.scope, b"authorization")  # as request.headers.get finds it
+        if raw is None:
             raise missing_key()
+        header = raw.decode("latin-1")
         key = self._headers.get(header)
         if key is not None:
             return key

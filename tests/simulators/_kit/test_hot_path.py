@@ -269,3 +269,17 @@ def test_direct_path_is_off_when_more_middleware_is_added() -> None:
     with serve_in_thread(app) as server, httpx.Client(base_url=server.url) as client:
         assert client.get("/echo/1", headers=AUTH).status_code == 200
     assert seen == ["/echo/1"]
+
+
+def test_a_reset_is_journaled_with_the_status_it_had_started(echo: httpx.Client) -> None:
+    """A reset fault starts a 200 and then drops the connection: the journal and the metrics
+    say 200 (what was started), on the direct path as before it existed."""
+    rule = {"rules": [{"kind": "reset", "route": "/echo/*"}]}
+    assert echo.put("/_sim/faults", json=rule).status_code == 200
+    with pytest.raises(httpx.HTTPError):
+        echo.get("/echo/1", headers=AUTH)
+    assert echo.delete("/_sim/faults").status_code in (200, 204)
+    entries = echo.get("/_sim/journal").json()["data"]
+    assert [(e["status"], e["fault"]) for e in entries] == [(200, "reset")]
+    assert ('sim_requests_total{method="GET",route="/echo/{id}",simulator="echo",'
+            'status="200"} 1.0') in echo.get("/_sim/metrics").text
