@@ -39,6 +39,7 @@ class IndexedRouter(Router):
         self._indexed: tuple[int, int] | None = None  # (id, length) of the indexed list
         self._by_key: dict[str, list[BaseRoute]] = {}
         self._unkeyed: list[BaseRoute] = []
+        self._literal: set[int] = set()
         # (method, key) → the routes of ``_by_key[key]`` that can match ``method`` fully: a
         # route of another method only ever matches partially (a 405 decided by the fallback)
         self._by_method: dict[tuple[str, str | None], list[BaseRoute]] = {}
@@ -55,6 +56,10 @@ class IndexedRouter(Router):
             else:
                 by_key.setdefault(key, list(unkeyed)).append(route)
         self._by_key, self._unkeyed = by_key, unkeyed
+        # plain routes without path parameters (by id: routes compare by value): their
+        # regex is ^path$, so a path that differs cannot match them
+        self._literal = {id(r) for r in self.routes
+                         if isinstance(r, Route) and not r.param_convertors}
         self._by_method = {}
         self._indexed = (id(self.routes), len(self.routes))
 
@@ -79,7 +84,10 @@ class IndexedRouter(Router):
     def full_match(self, scope: Scope) -> BaseRoute | None:
         """The route Starlette would hand this http request to, with ``scope`` updated as
         Starlette's router updates it; None when no candidate matches fully."""
-        for route in self.candidates(get_route_path(scope), scope["method"]):
+        route_path = get_route_path(scope)
+        for route in self.candidates(route_path, scope["method"]):
+            if id(route) in self._literal and route.path != route_path:  # type: ignore[attr-defined]
+                continue  # a route without parameters matches its own path only
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 scope["route"] = route
