@@ -180,10 +180,7 @@ class ObserveMiddleware:
         try:
             await app(scope, receive, send_wrapper)
         finally:
-            duration = time.perf_counter() - started
-            route = scope.get("o2c.route", "unmatched")
-            self.journal.record(at, scope, route, status, duration)
-            self.served.add(scope["method"], route, status, duration)
+            self._served(scope, at, started, status)
 
     async def observe_endpoint(self, endpoint: Any, scope: Scope, receive: Receive,
                                send: Send) -> None:
@@ -198,7 +195,11 @@ class ObserveMiddleware:
             status = scope.get("o2c.status", status)
             raise
         finally:
-            duration = time.perf_counter() - started
-            route = scope.get("o2c.route", "unmatched")
-            self.journal.record(at, scope, route, status, duration)
-            self.served.add(scope["method"], route, status, duration)
+            self._served(scope, at, started, status)
+
+    def _served(self, scope: Scope, at: float, started: float, status: int) -> None:
+        """Journal and count one request that began at ``started`` (perf counter)."""
+        duration = time.perf_counter() - started
+        route = scope.get("o2c.route", "unmatched")
+        self.journal.record(at, scope, route, status, duration)
+        self.served.add(scope["method"], route, status, duration)
