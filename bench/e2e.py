@@ -93,12 +93,11 @@ class LayerProcess:
         self.url = f"http://127.0.0.1:{port}"
         env = {**os.environ, **_env(_layer_config(urls, self.url, workdir / "layer.db", auth))}
         self.spy: PySpy | None = None
-        if profile is not None and profile[1] == "py-spy":
+        # py-spy samples this process from outside: the layer runs as it always does
+        self.spy_to = profile[0] if profile is not None and profile[1] == "py-spy" else None
+        if self.spy_to is not None:
             PySpy.command()  # installed? (else one line, before anything starts)
-            self.spy_to: Path | None = profile[0]
             profile = None
-        else:
-            self.spy_to = None
         if profile is not None:
             cmd = [sys.executable, "-m", "bench.profiled_layer", str(port), str(profile[0]),
                    profile[1]]
