@@ -41,7 +41,7 @@ class Adapters:
 
         def client(system: str, url: str, **kw: Any) -> httpx.AsyncClient:
             return make_client(system, url, settings=r, metrics=metrics, transport=transport,
-                               **kw)
+                               http_transport=settings.http_transport, **kw)
 
         s = settings
         self.crm = Salesforce(client("crm", s.crm.url), policy, s.crm)

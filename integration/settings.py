@@ -178,6 +178,10 @@ class Settings(BaseSettings):
                                "posted a few at a time instead of all interleaved. More "
                                "covers slower vendors (time spent waiting on them) at the "
                                "cost of posting latency under a burst (bench/RESULTS.md)")
+    http_transport: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp", description="what carries the adapters' httpx clients: aiohttp's "
+                                       "connections (about half the client CPU per call, "
+                                       "bench/RESULTS.md) or httpx's own transport")
     register_webhooks: bool = Field(default=True,
                                     description="register receivers with vendors at start-up")
     crm: CrmSettings = Field(default_factory=CrmSettings)

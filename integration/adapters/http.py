@@ -15,7 +15,7 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import stamina
@@ -23,6 +23,7 @@ import stamina
 from .. import correlation
 from ..observability import Metrics, get_logger
 from ..settings import RetrySettings
+from .transport import AiohttpTransport
 
 T = TypeVar("T")
 log = get_logger("integration.adapters")
@@ -122,9 +123,11 @@ class RetryPolicy:
 def make_client(system: str, base_url: str, *, settings: RetrySettings,
                 metrics: Metrics | None = None, auth: httpx.Auth | None = None,
                 headers: Mapping[str, str] | None = None,
-                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+                transport: httpx.AsyncBaseTransport | None = None,
+                http_transport: Literal["aiohttp", "httpx"] = "aiohttp") -> httpx.AsyncClient:
     """The client every adapter uses: correlation headers on every request, metrics on
-    every response, the policy's request timeout."""
+    every response, the policy's request timeout; carried by ``transport`` when given
+    (tests), else by aiohttp's connections (:mod:`.transport`) or httpx's own."""
 
     async def add_correlation(request: httpx.Request) -> None:
         for name, value in correlation.current().headers().items():
@@ -138,7 +141,7 @@ def make_client(system: str, base_url: str, *, settings: RetrySettings,
         base_url=base_url, auth=auth, headers=dict(headers or {}),
         timeout=httpx.Timeout(settings.request_timeout_s, connect=5.0),
         event_hooks={"request": [add_correlation], "response": [count]},
-        transport=transport,
+        transport=transport or (AiohttpTransport() if http_transport == "aiohttp" else None),
     )
 
 
