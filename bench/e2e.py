@@ -255,6 +255,20 @@ def per_invoice(before: dict[str, float], after: dict[str, float],
             if v - before.get(k, 0.0) > 0 and invoices}
 
 
+def cpu_bound(layer_cpu_s: float, simulators_cpu_s: float, invoices: int,
+              cpus: int) -> dict[str, float] | None:
+    """What the month end's CPU per invoice allows at most: the layer is one process (one
+    core at most), and the layer and the simulators together share ``cpus`` cores. None when
+    nothing was posted."""
+    if invoices <= 0 or layer_cpu_s <= 0:
+        return None
+    layer_ms = 1000 * layer_cpu_s / invoices
+    sims_ms = 1000 * simulators_cpu_s / invoices
+    return {"layer_ms": round(layer_ms, 2), "simulators_ms": round(sims_ms, 2),
+            "layer_on_one_core_per_s": round(1000 / layer_ms, 1),
+            "all_cores_per_s": round(cpus * 1000 / (layer_ms + sims_ms), 1)}
+
+
 def month_end(ctx: Any, subscriptions: set[str], cap_s: float) -> dict[str, Any]:
     """Advance billing past the period end; wait for every cycle invoice to be posted."""
     billing_url = ctx.sim("billing")
@@ -432,6 +446,8 @@ def run(options: Options) -> dict[str, Any]:
         result["layer_cpu_s"] = round(layer.cpu_s() - cpu_before, 2)
         # this process: the six simulators (threads) and the measuring client
         result["simulators_cpu_s"] = round(_own_cpu_s() - own_before, 2)
+        result["cpu_bound"] = cpu_bound(result["layer_cpu_s"], result["simulators_cpu_s"],
+                                        result["posted"], len(os.sched_getaffinity(0)))
     report = {
         "run_id": run_id, "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)),
@@ -484,6 +500,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{m['simulators_cpu_s']} s; load average "
           f"{report['machine']['load_average_before'][0]} → "
           f"{report['machine']['load_average_after'][0]}")
+    if m["cpu_bound"]:
+        b = m["cpu_bound"]
+        print(f"  CPU per invoice: layer {b['layer_ms']} ms, simulators (+ this client) "
+              f"{b['simulators_ms']} ms: at most {b['layer_on_one_core_per_s']}/s with the "
+              f"layer on one core, {b['all_cores_per_s']}/s with every core busy")
     print(f"  layer per invoice: {m['layer_calls_per_invoice']}")
     print(f"  written: {report['out']}/result.json")
     return 0 if not m["timed_out"] else 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from bench.e2e import _percentile, per_invoice, posting_stats
+from bench.e2e import _percentile, cpu_bound, per_invoice, posting_stats
 
 
 def _fact(key: str, wall: float, **data: object) -> dict[str, object]:
@@ -77,3 +77,11 @@ def test_the_sql_profile_counts_statements_by_text_and_commits() -> None:
     lines = report.splitlines()
     assert lines[0] == "4 statements, 1 commits"
     assert lines[1].split() == ["3", "select", "1"]
+
+
+def test_the_cpu_bound_is_what_the_cpu_per_invoice_allows() -> None:
+    # 200 invoices: the layer 8.8 s (44 ms each), the simulators 5 s (25 ms each), 2 cores
+    bound = cpu_bound(8.8, 5.0, 200, 2)
+    assert bound == {"layer_ms": 44.0, "simulators_ms": 25.0,
+                     "layer_on_one_core_per_s": 22.7, "all_cores_per_s": 29.0}
+    assert cpu_bound(8.8, 5.0, 0, 2) is None
