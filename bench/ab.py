@@ -34,6 +34,9 @@ class AbError(Exception):
     """Something a user can fix (a revision git does not know, a run that failed)."""
 
 
+FIGURES = ("invoices_per_s", "p95_ms", "layer_ms_per_invoice", "simulators_ms_per_invoice")
+
+
 def figures(report: dict[str, Any]) -> dict[str, float]:
     """What one e2e ``result.json`` says about throughput and cost."""
     m = report["month_end"]
@@ -43,6 +46,8 @@ def figures(report: dict[str, Any]) -> dict[str, float]:
         "p95_ms": float(m["posting_latency_ms"]["p95"]),
         "layer_ms_per_invoice": round(1000 * float(m["layer_cpu_s"]) / posted, 2)
         if posted else float("nan"),
+        "simulators_ms_per_invoice": round(1000 * float(m["simulators_cpu_s"]) / posted, 2)
+        if posted else float("nan"),
         "posted": float(posted),
     }
 
@@ -50,11 +55,11 @@ def figures(report: dict[str, Any]) -> dict[str, float]:
 def summary(runs: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
     """Medians per side and the ratios after / before (``runs``: side → figures per run)."""
     medians = {side: {key: round(statistics.median(r[key] for r in rows), 2)
-                      for key in ("invoices_per_s", "p95_ms", "layer_ms_per_invoice")}
+                      for key in FIGURES}
                for side, rows in runs.items() if rows}
     ratios: dict[str, float | None] = {}
     if "before" in medians and "after" in medians:
-        for key in ("invoices_per_s", "p95_ms", "layer_ms_per_invoice"):
+        for key in FIGURES:
             before = medians["before"][key]
             ratios[key] = round(medians["after"][key] / before, 3) if before else None
     return {"medians": medians, "after_over_before": ratios}
@@ -130,7 +135,8 @@ def _ab(args: argparse.Namespace) -> int:
                     runs[side].append(got)
                     print(f"  round {i + 1} {side:6s}: {got['invoices_per_s']:6.1f} invoices/s"
                           f"  p95 {got['p95_ms']:6.1f} ms  layer "
-                          f"{got['layer_ms_per_invoice']:5.1f} ms/invoice", flush=True)
+                          f"{got['layer_ms_per_invoice']:5.1f} ms/invoice  simulators "
+                          f"{got['simulators_ms_per_invoice']:5.1f}", flush=True)
         finally:
             _git("worktree", "remove", "--force", str(tree))
     result = {"run_id": run_id, "before": {"rev": args.rev, "commit": commit},
@@ -138,7 +144,8 @@ def _ab(args: argparse.Namespace) -> int:
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     for side, med in result["medians"].items():
         print(f"median {side:6s}: {med['invoices_per_s']:6.1f} invoices/s  p95 "
-              f"{med['p95_ms']:6.1f} ms  layer {med['layer_ms_per_invoice']:5.1f} ms/invoice")
+              f"{med['p95_ms']:6.1f} ms  layer {med['layer_ms_per_invoice']:5.1f} ms/invoice  "
+              f"simulators {med['simulators_ms_per_invoice']:5.1f}")
     shown = "  ".join(f"{k} {v:.3f}" for k, v in result["after_over_before"].items()
                       if v is not None)
     print(f"after / before: {shown}")

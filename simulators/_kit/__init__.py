@@ -23,7 +23,7 @@ from .prepared import PreparedJSONResponse, header_value
 from .server import PortInUseError, Served, ThreadedServer, bind, serve_all, serve_in_thread
 from .store import Collection, SQLiteStore, StateStore, open_store
 from .tls import TLSFiles, ensure_ca, ensure_server_cert
-from .webhooks import Delivery, RetryPolicy, WebhookDispatcher
+from .webhooks import Delivery, RetryPolicy, WebhookDispatcher, WebhookResponse
 
 __all__ = [
     "LEGAL_SUFFIX",
@@ -62,6 +62,7 @@ __all__ = [
     "ThreadedServer",
     "UnknownImportKind",
     "WebhookDispatcher",
+    "WebhookResponse",
     "bind",
     "build_app",
     "ensure_ca",

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -30,6 +29,7 @@ from .http import ResetResponse, json_response, quiet_reset_faults
 from .observe import Metrics, ObserveMiddleware, RequestJournal
 from .routing import IndexedRouter
 from .store import open_store
+from .webhooks import WebhookResponse
 
 log = logging.getLogger("o2c.simulators")
 
@@ -130,7 +130,7 @@ class Simulator:
     def sign_webhook(self, body: bytes, secret: str, timestamp: int) -> dict[str, str]:
         return {}
 
-    def webhook_accepted(self, response: httpx.Response) -> bool:
+    def webhook_accepted(self, response: WebhookResponse) -> bool:
         return 200 <= response.status_code < 300
 
     def openapi_components(self) -> dict[str, Any]:

@@ -8,11 +8,10 @@ import base64
 import hmac
 from typing import Any
 
-import httpx
 from starlette.requests import Request
 
 from harness.canonical.secrets import reveal
-from simulators._kit import Endpoint, FaultDecision, Simulator, SimulatorError
+from simulators._kit import Endpoint, FaultDecision, Simulator, SimulatorError, WebhookResponse
 
 from . import errors, openapi, routes
 from .errors import ManagementError
@@ -104,7 +103,7 @@ class AdyenSimulator(Simulator):
             return {}
         return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
 
-    def webhook_accepted(self, response: httpx.Response) -> bool:
+    def webhook_accepted(self, response: WebhookResponse) -> bool:
         """Adyen counts a delivery as accepted only when the body is ``[accepted]``."""
         return 200 <= response.status_code < 300 and response.text.strip() == "[accepted]"
 

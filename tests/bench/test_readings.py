@@ -70,16 +70,19 @@ def test_the_ceiling_target_is_judged_by_the_paired_median(
     assert "billing/ceiling >= 0.7: met (0.72)" in capsys.readouterr().out
 
 
-def _e2e_report(rate: float, p95: float, layer_cpu_s: float, posted: int = 200) -> dict:
+def _e2e_report(rate: float, p95: float, layer_cpu_s: float, posted: int = 200,
+                sims_cpu_s: float = 1.7) -> dict:
     return {"month_end": {"invoices_per_s": rate, "posting_latency_ms": {"p95": p95},
-                          "layer_cpu_s": layer_cpu_s, "posted": posted}}
+                          "layer_cpu_s": layer_cpu_s, "simulators_cpu_s": sims_cpu_s,
+                          "posted": posted}}
 
 
 def test_ab_medians_and_ratios_of_alternating_runs() -> None:
     from bench.ab import figures, summary
 
     assert figures(_e2e_report(40.0, 200.0, 4.0)) == {
-        "invoices_per_s": 40.0, "p95_ms": 200.0, "layer_ms_per_invoice": 20.0, "posted": 200.0}
+        "invoices_per_s": 40.0, "p95_ms": 200.0, "layer_ms_per_invoice": 20.0,
+        "simulators_ms_per_invoice": 8.5, "posted": 200.0}
     runs = {"before": [figures(_e2e_report(r, 200.0, c)) for r, c in
                        ((34.0, 5.7), (37.9, 5.2), (36.5, 5.4))],
             "after": [figures(_e2e_report(r, 198.0, c)) for r, c in
@@ -89,6 +92,7 @@ def test_ab_medians_and_ratios_of_alternating_runs() -> None:
     assert got["medians"]["after"]["layer_ms_per_invoice"] == 20.0
     assert got["after_over_before"]["invoices_per_s"] == round(48.1 / 36.5, 3)
     assert got["after_over_before"]["layer_ms_per_invoice"] == round(20.0 / 27.0, 3)
+    assert got["after_over_before"]["simulators_ms_per_invoice"] == 1.0
     assert summary({"before": runs["before"], "after": []})["after_over_before"] == {}
 
 
