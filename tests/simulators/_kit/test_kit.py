@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -253,6 +254,18 @@ def test_webhooks_are_signed_retried_and_logged(toy: httpx.Client) -> None:
     assert [a["status_code"] for a in log[0]["attempts"]] == [500, 500, 200]
     assert len(recorder.received) == 3
     assert recorder.received[0].headers["x-sig"].startswith("s3cret:")
+
+
+def test_a_refused_webhook_is_logged_with_the_error_and_retried(
+        toy: httpx.Client, free_port: Callable[[], int]) -> None:
+    toy.post("/hooks", content=f"http://127.0.0.1:{free_port()}/hook".encode(), headers=AUTH)
+    created = toy.post("/toys", content=b"a", headers=AUTH).json()
+    log = wait_for(lambda: [d for d in toy.get("/_sim/webhooks", params={
+        "event_id": created["id"]}).json()["data"] if len(d["attempts"]) >= 2])
+    attempts = log[0]["attempts"]
+    assert log[0]["status"] != "delivered"
+    assert all(a["status_code"] is None for a in attempts)
+    assert attempts[0]["error"].startswith("ClientConnectorError"), attempts[0]
 
 
 def test_timeout_fault_holds_the_request_then_answers_504(toy: httpx.Client) -> None:
