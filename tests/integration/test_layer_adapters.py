@@ -234,17 +234,24 @@ def _legacy(url: str, timeout: float = 10) -> LegacyErp:
     return LegacyErp(client, RetryPolicy(settings))
 
 
-def test_legacy_posting_with_a_lost_answer_is_in_doubt_not_reposted(legacy: str) -> None:
-    number = customer_number_for("cus_in_doubt")
+def _legacy_customer(url: str, key: str, name: str) -> str:
+    """A legacy ERP customer in company code 4000 (its number)."""
+    number = customer_number_for(key)
 
     async def setup() -> None:
-        erp = _legacy(legacy)
+        erp = _legacy(url)
         try:
-            await erp.ensure_customer(number=number, name="Doubtful Ltd", address={},
-                                      country="GB", currency="GBP", company_code="4000",
-                                      tax_id=None)
+            await erp.ensure_customer(number=number, name=name, address={}, country="GB",
+                                      currency="GBP", company_code="4000", tax_id=None)
         finally:
             await erp.aclose()
+
+    run(setup())
+    return number
+
+
+def test_legacy_posting_with_a_lost_answer_is_in_doubt_not_reposted(legacy: str) -> None:
+    number = _legacy_customer(legacy, "cus_in_doubt", "Doubtful Ltd")
 
     async def post(timeout: float) -> dict[str, str]:
         erp = _legacy(legacy, timeout)
@@ -263,7 +270,6 @@ def test_legacy_posting_with_a_lost_answer_is_in_doubt_not_reposted(legacy: str)
         finally:
             await erp.aclose()
 
-    run(setup())
     r = httpx.put(f"{legacy}/_sim/faults", json={"seed": 1, "rules": [{
         "kind": "latency", "route": "/soap/LegacyErp", "latency": {"ms": 800}}]})
     assert r.status_code == 200, r.text
@@ -278,6 +284,33 @@ def test_legacy_posting_with_a_lost_answer_is_in_doubt_not_reposted(legacy: str)
     docs = httpx.get(f"{legacy}/_sim/legacy/documents", params={
         "external_reference": "DOUBT-0001"}).json()
     assert len(docs["data"]) == 1
+
+
+def test_legacy_posting_reset_after_sending_is_in_doubt_never_resent(legacy: str) -> None:
+    """The legacy ERP has no idempotency: a connection dropped after the request was
+    written (over the default transport, aiohttp) must not look like "never sent", which
+    would post it again."""
+    number = _legacy_customer(legacy, "cus_transport", "Transport Ltd")
+
+    async def post() -> None:
+        erp = _legacy(legacy)
+        try:
+            await erp.post_invoice(
+                company_code="4000", customer=number, reference="RESET-0001",
+                invoice_date=date(2026, 11, 1), due_date=date(2026, 12, 1), currency="GBP",
+                net="100.00", tax="20.00", gross="120.00")
+        finally:
+            await erp.aclose()
+
+    r = httpx.put(f"{legacy}/_sim/faults", json={"seed": 1, "rules": [{
+        "kind": "reset", "route": "/soap/LegacyErp"}]})
+    assert r.status_code == 200, r.text
+    try:
+        with pytest.raises(InDoubt) as caught:
+            run(post())
+    finally:
+        httpx.delete(f"{legacy}/_sim/faults")
+    assert isinstance(caught.value.__cause__, (httpx.ReadError, httpx.RemoteProtocolError))
 
 
 def test_legacy_customer_creation_is_repeatable(legacy: str) -> None:

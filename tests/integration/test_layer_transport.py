@@ -1,6 +1,7 @@
 """The layer's outbound transport (aiohttp under httpx's client): the same request on the
 wire and the same answer as httpx's own transport, and errors that say how far a request
-got — the in-doubt rules of the adapters depend on it."""
+got — the in-doubt rules of the adapters depend on it (a reset after a legacy posting:
+``test_layer_adapters.py``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from o2c_landscape import sim_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from integration import correlation
 from integration.adapters.http import InDoubt, RetryPolicy, TransientError, make_client
-from integration.adapters.legacy_erp import LegacyErp, customer_number_for
+from integration.adapters.legacy_erp import LegacyErp
 from integration.adapters.transport import AiohttpTransport
 from integration.settings import RetrySettings
 from simulators._kit import serve_in_thread
@@ -56,12 +56,6 @@ def echo() -> Iterator[str]:
                             Route("/slow", _slow)])
     with serve_in_thread(app, name="echo") as server:
         yield server.url
-
-
-@pytest.fixture(scope="module")
-def legacy() -> Iterator[str]:
-    with serve_in_thread(sim_app("legacy_erp", default_latency_ms=0), name="legacy") as s:
-        yield s.url
 
 
 def run(coro: Any) -> Any:
@@ -135,48 +129,6 @@ def test_waiting_for_a_pooled_connection_is_a_connect_timeout_never_sent(echo: s
 
     with pytest.raises(httpx.ConnectTimeout):
         run(scenario())
-
-
-def _legacy(url: str) -> LegacyErp:
-    return LegacyErp(make_client("legacy_erp", url, settings=FAST,
-                                 auth=httpx.BasicAuth("O2C_RFC", "Legacy#2004")),
-                     RetryPolicy(FAST))
-
-
-def test_a_reset_after_sending_a_posting_is_in_doubt_never_resent(legacy: str) -> None:
-    """The legacy ERP has no idempotency: a connection dropped after the request was
-    written must not look like "never sent" (which would post it again)."""
-    number = customer_number_for("cus_transport")
-
-    async def setup() -> None:
-        erp = _legacy(legacy)
-        try:
-            await erp.ensure_customer(number=number, name="Transport Ltd", address={},
-                                      country="GB", currency="GBP", company_code="4000",
-                                      tax_id=None)
-        finally:
-            await erp.aclose()
-
-    async def post() -> None:
-        erp = _legacy(legacy)
-        try:
-            await erp.post_invoice(
-                company_code="4000", customer=number, reference="RESET-0001",
-                invoice_date=date(2026, 11, 1), due_date=date(2026, 12, 1), currency="GBP",
-                net="100.00", tax="20.00", gross="120.00")
-        finally:
-            await erp.aclose()
-
-    run(setup())
-    r = httpx.put(f"{legacy}/_sim/faults", json={"seed": 1, "rules": [{
-        "kind": "reset", "route": "/soap/LegacyErp"}]})
-    assert r.status_code == 200, r.text
-    try:
-        with pytest.raises(InDoubt) as caught:
-            run(post())
-    finally:
-        httpx.delete(f"{legacy}/_sim/faults")
-    assert isinstance(caught.value.__cause__, (httpx.ReadError, httpx.RemoteProtocolError))
 
 
 def test_a_refused_posting_is_retried_then_transient_not_in_doubt(
