@@ -90,10 +90,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeout = request.extensions.get("timeout", {})
         body = await request.aread()
+        # credentials in the URL are httpx's to send (its auth flow made the header of them);
+        # aiohttp would refuse a URL with credentials next to an Authorization header
+        url = request.url.copy_with(userinfo=b"") if request.url.userinfo else request.url
         try:
             async with self._client().request(
-                    request.method, str(request.url), headers=request.headers.multi_items(),
-                    data=body or None, allow_redirects=False, proxy=self._proxy(request.url),
+                    request.method, str(url), headers=request.headers.multi_items(),
+                    data=body or None, allow_redirects=False, proxy=self._proxy(url),
                     timeout=aiohttp.ClientTimeout(
                         total=None, connect=timeout.get("pool"),
                         sock_connect=timeout.get("connect"),

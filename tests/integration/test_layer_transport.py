@@ -6,6 +6,7 @@ got — the in-doubt rules of the adapters depend on it (a reset after a legacy 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 from collections.abc import Callable, Iterator
@@ -94,6 +95,19 @@ def test_the_wire_is_the_same_with_either_transport(echo: str, kind: str) -> Non
     empty_seen = empty.json()
     assert empty_seen["body"] == ""
     assert "content-type" not in dict(tuple(h) for h in empty_seen["headers"])
+
+
+@pytest.mark.parametrize("kind", TRANSPORTS)
+def test_credentials_in_the_url_are_sent_once_as_basic_auth(echo: str, kind: str) -> None:
+    async def scenario() -> httpx.Response:
+        url = echo.replace("http://", "http://O2C_RFC:Legacy%232004@")
+        async with make_client("legacy_erp", url, settings=FAST,
+                               http_transport=kind) as client:  # type: ignore[arg-type]
+            return await client.get("/echo")
+
+    headers = [tuple(h) for h in run(scenario()).json()["headers"]]
+    assert [v for k, v in headers if k == "authorization"] == [
+        "Basic " + base64.b64encode(b"O2C_RFC:Legacy#2004").decode()]
 
 
 def test_a_refused_connection_is_a_connect_error_safe_to_retry(
