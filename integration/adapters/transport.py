@@ -93,9 +93,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # credentials in the URL are httpx's to send (its auth flow made the header of them);
         # aiohttp would refuse a URL with credentials next to an Authorization header
         url = request.url.copy_with(userinfo=b"") if request.url.userinfo else request.url
+        headers = request.headers.multi_items()
+        if "transfer-encoding" in request.headers:  # a streamed body, read whole above
+            headers = [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
         try:
             async with self._client().request(
-                    request.method, str(url), headers=request.headers.multi_items(),
+                    request.method, str(url), headers=headers,
                     data=body or None, allow_redirects=False, proxy=self._proxy(url),
                     timeout=aiohttp.ClientTimeout(
                         total=None, connect=timeout.get("pool"),

@@ -9,7 +9,7 @@ import asyncio
 import base64
 import gzip
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -77,6 +77,14 @@ def test_the_wire_is_the_same_with_either_transport(echo: str, kind: str) -> Non
                                        data={"name": "Ada", "metadata[k]": "v"})
             again = await client.get("/echo")
             empty = await client.delete("/echo")
+
+            async def chunks() -> AsyncIterator[bytes]:
+                yield b"part one, "
+                yield b"part two"
+
+            streamed = await client.post("/echo", content=chunks())
+            streamed_seen = streamed.json()
+            assert streamed_seen["body"] == "part one, part two"
             return posted, again, empty
 
     posted, again, empty = run(scenario())
