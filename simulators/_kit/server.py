@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from .gcpolicy import freeze_survivors
 from .tls import TLSFiles
 
 T = TypeVar("T")
@@ -113,8 +114,10 @@ def _mutual_tls(served: Served) -> dict[str, Any]:
 
 
 async def serve_all(services: Sequence[Served], log_level: str = "warning",
-                    started: threading.Event | None = None) -> None:
-    """Serve every service on its socket until SIGINT/SIGTERM stops them all, cleanly."""
+                    started: threading.Event | None = None, gc_freeze: bool = True) -> None:
+    """Serve every service on its socket until SIGINT/SIGTERM stops them all, cleanly. On
+    the main thread (a process that serves until stopped), ``gc_freeze`` keeps full garbage
+    collections short (:mod:`.gcpolicy`)."""
     servers = [_server(s, log_level) for s in services]
 
     def stop_all() -> None:
@@ -125,6 +128,8 @@ async def serve_all(services: Sequence[Served], log_level: str = "warning",
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop_all)
+        if gc_freeze:
+            freeze_survivors()
     tasks = [asyncio.create_task(srv.serve(sockets=[s.sock]))
              for srv, s in zip(servers, services, strict=True)]
     if started is not None:
