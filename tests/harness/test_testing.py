@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,15 +21,22 @@ from harness.testing import MockLandscape, MockLandscapeError, mock_landscape
 
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
-    """Every attempt to connect a socket fails the test (and is recorded)."""
+    """Every attempt to connect a socket from this test's thread or the mock's event loop
+    fails the test (and is recorded). Other threads of this worker (servers that other test
+    modules keep, and their webhook deliveries) are not this test's traffic."""
     attempts: list[Any] = []
+    ours = {threading.current_thread().name, "o2c-mock-landscape"}
 
-    def refuse(self: socket.socket, address: Any) -> None:
-        attempts.append(address)
-        raise AssertionError(f"a socket was opened to {address}")
+    def refusing(real: Any) -> Any:
+        def refuse(self: socket.socket, address: Any) -> Any:
+            if threading.current_thread().name not in ours:
+                return real(self, address)
+            attempts.append(address)
+            raise AssertionError(f"a socket was opened to {address}")
+        return refuse
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refusing(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", refusing(socket.socket.connect_ex))
     yield attempts
     assert attempts == []
 
