@@ -161,6 +161,9 @@ _AMQP_URL: TypeAdapter[AnyUrl] = TypeAdapter(Annotated[AnyUrl, UrlConstraints(
     allowed_schemes=["amqp", "amqps"], host_required=True)])
 
 
+HttpTransport = Literal["aiohttp", "httpx"]  # what carries the adapters' httpx clients
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="O2C_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -178,7 +181,7 @@ class Settings(BaseSettings):
                                "posted a few at a time instead of all interleaved. More "
                                "covers slower vendors (time spent waiting on them) at the "
                                "cost of posting latency under a burst (bench/RESULTS.md)")
-    http_transport: Literal["aiohttp", "httpx"] = Field(
+    http_transport: HttpTransport = Field(
         default="aiohttp", description="what carries the adapters' httpx clients: aiohttp's "
                                        "connections (about half the client CPU per call, "
                                        "bench/RESULTS.md) or httpx's own transport")

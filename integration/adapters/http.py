@@ -15,14 +15,14 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import stamina
 
 from .. import correlation
 from ..observability import Metrics, get_logger
-from ..settings import RetrySettings
+from ..settings import HttpTransport, RetrySettings
 from .transport import AiohttpTransport
 
 T = TypeVar("T")
@@ -124,7 +124,7 @@ def make_client(system: str, base_url: str, *, settings: RetrySettings,
                 metrics: Metrics | None = None, auth: httpx.Auth | None = None,
                 headers: Mapping[str, str] | None = None,
                 transport: httpx.AsyncBaseTransport | None = None,
-                http_transport: Literal["aiohttp", "httpx"] = "aiohttp") -> httpx.AsyncClient:
+                http_transport: HttpTransport = "aiohttp") -> httpx.AsyncClient:
     """The client every adapter uses: correlation headers on every request, metrics on
     every response, the policy's request timeout; carried by ``transport`` when given
     (tests), else by aiohttp's connections (:mod:`.transport`) or httpx's own."""
