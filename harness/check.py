@@ -138,12 +138,13 @@ class InProcessLayer:
 
     def __init__(self, urls: dict[str, str], workdir: Path,
                  auth: dict[str, Any] | None = None) -> None:
-        from integration import Settings, create_app  # the public factory, as `harness up`
+        from integration import create_app  # the public factory, as `harness up`
         from simulators._kit import Served, ThreadedServer, bind
 
         sock = bind("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        app = create_app(Settings(**_layer_config(urls, self.url, workdir / "layer.db", auth)))
+        app = create_app(ls.layer_settings(_layer_config(urls, self.url, workdir / "layer.db",
+                                                         auth)))
         self._server = ThreadedServer(app, served=Served("integration", app, sock)).start()
         _wait_layer(self.url)
 

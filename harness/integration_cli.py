@@ -32,7 +32,6 @@ def serve(
     """Serve the layer alone on ``integration.url``, wired to the running landscape (or to
     the simulators' configured ports when none is recorded)."""
     try:
-        from integration import Settings as LayerSettings
         from integration import create_app
     except ImportError:
         raise LandscapeError("the reference integration layer is not part of this build",
@@ -43,13 +42,13 @@ def serve(
     urls = dict(running.urls) if running else {
         name: f"{scheme}://{settings.host}:{settings.simulator(name).port}"
         for name in simulators.names()}
+    layer = ls.layer_settings(ls.integration_settings(settings, urls))
     port = settings.integration.url.port or 8100
     try:
         sock = bind(settings.host, port)
     except _KitPortInUse:
         raise PortInUseError(f"port {port} (integration layer) on {settings.host} is in use",
                              "is `harness up` already serving the layer?") from None
-    layer = LayerSettings.model_validate(ls.integration_settings(settings, urls))
     served = layer_tls.served(settings, "integration", create_app(layer), sock)
     out.print(f"integration layer on {served.url} (simulators: "
               f"{'running landscape' if running else 'configured ports'}); Ctrl-C to stop")

@@ -28,7 +28,7 @@ from simulators._kit import Served, ThreadedServer, bind, build_app, ensure_serv
 
 from . import layer_tls
 from .config import HarnessSettings
-from .errors import LandscapeError, PortInUseError
+from .errors import ConfigError, LandscapeError, PortInUseError
 from .layer_auth import served_layer_auth
 
 STATE_FILE = "landscape.json"
@@ -270,13 +270,30 @@ def integration_settings(settings: HarnessSettings, urls: dict[str, str]) -> dic
     }
 
 
+def layer_settings(data: dict[str, Any]) -> Any:
+    """The reference layer's settings from ``data`` and its ``O2C_*`` environment; a bad
+    value is one line with a hint (:class:`ConfigError`), never pydantic's report."""
+    from pydantic import ValidationError
+
+    from integration import Settings as LayerSettings
+
+    try:
+        return LayerSettings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(root)"
+        env = "O2C_" + "__".join(str(p).upper() for p in first["loc"])
+        raise ConfigError(f"invalid integration layer setting {where}: {first['msg']}",
+                          f"check {env} in the environment (or integration.* in harness.toml)"
+                          ) from None
+
+
 def bind_integration(settings: HarnessSettings, served: Sequence[Served]) -> list[Served]:
     """The reference integration layer bound on ``integration.url``'s port, when
     ``integration.serve`` is set and every simulator it talks to is in ``served``."""
     urls = {s.name: s.url for s in served}
     if not settings.integration.serve or not all(n in urls for n in simulators.names()):
         return []
-    from integration import Settings as LayerSettings
     from integration import create_app
 
     port = settings.integration.url.port or 8100
@@ -293,7 +310,7 @@ def bind_integration(settings: HarnessSettings, served: Sequence[Served]) -> lis
         # registrations, cross-references)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{_layer_db(settings)}{suffix}").unlink(missing_ok=True)
-    layer = LayerSettings.model_validate(integration_settings(settings, urls))
+    layer = layer_settings(integration_settings(settings, urls))
     return [layer_tls.served(settings, "integration", create_app(layer), sock)]
 
 

@@ -160,7 +160,6 @@ def serve_landscape(settings: HarnessSettings, workdir: Path,
     from threads of this process for the duration of the block; ``layer_process`` runs the
     layer as its own process instead (it then has a core to itself, not this one's GIL)."""
     try:
-        from integration import Settings as LayerSettings
         from integration import create_app
     except ImportError:
         raise LoadError("the reference integration layer is not part of this build",
@@ -185,7 +184,7 @@ def serve_landscape(settings: HarnessSettings, workdir: Path,
             return
         sock = bind("127.0.0.1", 0)
         public = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        layer_settings = LayerSettings.model_validate({
+        layer_settings = ls.layer_settings({
             "public_url": public, "database_url": f"sqlite:///{workdir / 'layer.db'}",
             "log_level": "error", "sweep_interval_s": 0.25,
             "auth": layer_auth.served_layer_auth(settings),

@@ -118,3 +118,23 @@ def test_a_bad_job_concurrency_is_one_line_with_a_hint(tmp_path: Path) -> None:
         load_settings(environ={})
     assert "integration.job_concurrency" in info.value.message
     assert "\n" not in info.value.message and info.value.hint
+
+
+def test_a_bad_o2c_environment_value_is_one_line_with_a_hint(
+        monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    monkeypatch.setenv("O2C_HTTP_TRANSPORT", "bogus")
+    with pytest.raises(ConfigError) as caught:
+        ls.layer_settings({})
+    assert caught.value.message == ("invalid integration layer setting http_transport: "
+                                    "Input should be 'aiohttp' or 'httpx'")
+    assert "O2C_HTTP_TRANSPORT" in (caught.value.hint or "")
+    # through the console script: no traceback, before any port is bound
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["harness", "integration", "serve"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code not in (0, None)
+    err = capfd.readouterr().err
+    assert err.startswith("error: invalid integration layer setting http_transport"), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2, err
