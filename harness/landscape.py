@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psutil
@@ -30,6 +30,9 @@ from . import layer_tls
 from .config import HarnessSettings
 from .errors import ConfigError, LandscapeError, PortInUseError
 from .layer_auth import served_layer_auth
+
+if TYPE_CHECKING:  # the layer is imported where it is served (it may be absent)
+    from integration import Settings as LayerSettings
 
 STATE_FILE = "landscape.json"
 ALIASES = {"cloud-erp": "cloud_erp", "legacy-erp": "legacy_erp", "erp": "cloud_erp",
@@ -270,15 +273,15 @@ def integration_settings(settings: HarnessSettings, urls: dict[str, str]) -> dic
     }
 
 
-def layer_settings(data: dict[str, Any]) -> Any:
+def layer_settings(data: dict[str, Any]) -> LayerSettings:
     """The reference layer's settings from ``data`` and its ``O2C_*`` environment; a bad
     value is one line with a hint (:class:`ConfigError`), never pydantic's report."""
     from pydantic import ValidationError
 
-    from integration import Settings as LayerSettings
+    from integration import Settings
 
     try:
-        return LayerSettings.model_validate(data)
+        return Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(root)"
